@@ -1,0 +1,69 @@
+# The two commands: `make demo` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+APT_PACKAGES := prometheus nginx-light
+PYTEST_ARGS ?=
+
+.PHONY: help deps system-packages python-deps node-deps binaries test test-unit test-e2e lint demo bench clean
+
+help:
+	@echo "make demo   - the main job: a local control plane, Prometheus, both MCP versions, two rollouts"
+	@echo "make test   - install what is missing, then run the whole suite"
+	@echo "make test-unit | test-e2e | lint | bench | binaries | clean"
+
+deps: system-packages python-deps node-deps binaries
+
+# Debian packages: Prometheus (the real server the analysis queries) and nginx (the demo's traffic split).
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip==25.3
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+python-deps: $(STAMP)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+node-deps: $(if $(wildcard package.json),node_modules/.package-lock.json)
+
+# Kubernetes, etcd, kwok and helm built from pinned Go modules, cached by version outside the clone.
+binaries: python-deps
+	$(PY) -m devcluster build
+
+lint: python-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+# pytest's exit 5 (no tests collected) is a failure here, and says so.
+test: deps lint
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$rc
+
+test-unit: python-deps node-deps
+	$(PY) -m pytest -m "not cluster and not prometheus" $(PYTEST_ARGS)
+
+# The cluster tests against a real cluster of yours instead of the local control plane.
+test-e2e: deps
+	@test -n "$$KUBECONFIG" || { echo "set KUBECONFIG to the cluster to test against"; exit 2; }
+	CODEMODE_EXISTING_CLUSTER=1 $(PY) -m pytest -m cluster $(PYTEST_ARGS)
+
+demo: deps
+	$(PY) -m devcluster demo
+
+bench: deps
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""A real local Kubernetes control plane and Prometheus on loopback, for the demo and the tests."""

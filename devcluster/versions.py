@@ -1,0 +1,11 @@
+"""Every pinned version of the local stack, in one place.
+
+`devcluster/go/go.mod` pins the same Kubernetes release (a unit test keeps the two in step).
+"""
+
+KUBERNETES = "v1.37.2"  # kube-apiserver, controller-manager, scheduler, kubectl
+ETCD = "v3.7.0"  # the etcd server module that Kubernetes itself requires
+KWOK = "v0.8.0"  # fake nodes and pods that turn Ready without a container runtime
+HELM = "v3.22.0"
+GATEWAY_API = "v1.7.0"  # HTTPRoute CRDs, read from the Go module at run time
+PROMETHEUS_DEB = "prometheus"  # Debian bookworm: 2.42

@@ -1,0 +1,55 @@
+"""`codemode-operator`: run the kopf operator with the project's settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+import kubernetes
+from prometheus_client import start_http_server
+
+from codemode_operator import handlers
+from codemode_operator.adapters.kube import Kube, connect
+from codemode_operator.adapters.routers import gateway_api
+from codemode_operator.settings import Settings
+
+
+def _gateway_api_installed(kube: Kube) -> bool:
+    apis = kubernetes.client.ApisApi(kube.apps.api_client).get_api_versions()
+    return any(group.name == gateway_api.GROUP for group in apis.groups)
+
+
+def _configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    # Progress in annotations under our prefix; the status belongs to the rollout alone.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kopf.codemode.io")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="kopf.codemode.io")
+    settings.posting.level = logging.INFO
+    settings.watching.server_timeout = 300
+    settings.execution.max_workers = 8
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = Settings.from_args(argv)
+    kopf.configure(log_format=kopf.LogFormat.JSON, log_refkey="rollout")  # structured logs
+    kube = Kube(connect())
+    with_gateway_api = _gateway_api_installed(kube)
+    if not with_gateway_api:
+        logging.warning("Gateway API is not installed: only the replicas router can work")
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, settings, kube, with_gateway_api)
+    kopf.on.startup(registry=registry)(_configure)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    kopf.run(
+        registry=registry,
+        standalone=settings.peering is None,
+        peering_name=settings.peering,
+        liveness_endpoint=settings.liveness,
+        clusterwide=not settings.namespaces,
+        namespaces=settings.namespaces,
+    )
+
+
+if __name__ == "__main__":
+    main()

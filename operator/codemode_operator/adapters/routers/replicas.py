@@ -1,0 +1,43 @@
+"""Replica ratio: v1 and v2 pods behind one Service; the weight is v2's share of the pods."""
+
+from __future__ import annotations
+
+from codemode_operator.adapters.kube import Kube
+from codemode_operator.rollout import DeploymentState
+
+
+def split(total: int, weight: int) -> tuple[int, int]:
+    """(v1, v2) replicas for `weight`% to v2; any traffic to v2 needs at least one pod."""
+    if weight <= 0:
+        return total, 0
+    if weight >= 100:
+        return 0, total
+    canary = min(total - 1, max(1, round(total * weight / 100)))
+    return total - canary, canary
+
+
+class ReplicasRouter:
+    def __init__(self, kube: Kube, namespace: str, stable: str, canary: str, total: int,
+                 observed: tuple[DeploymentState | None, DeploymentState | None]) -> None:
+        self.kube, self.namespace = kube, namespace
+        self.stable, self.canary, self.total = stable, canary, total
+        self.observed = observed
+
+    def read_weight(self, expected: int) -> int | None:
+        stable, canary = self.observed
+        if stable is None or canary is None:
+            return None
+        current = (stable.desired_replicas, canary.desired_replicas)
+        if current == split(self.total, expected):
+            return expected
+        pods = sum(current)
+        return round(100 * canary.desired_replicas / pods) if pods else None
+
+    async def set_weight(self, weight: int) -> None:
+        stable, canary = split(self.total, weight)
+        # Add capacity before removing it: the side that grows is scaled first.
+        growing_first = weight == 0 or (self.observed[0] is not None
+                                        and stable > self.observed[0].desired_replicas)
+        order = [(self.stable, stable), (self.canary, canary)]
+        for name, replicas in order if growing_first else reversed(order):
+            await self.kube.scale(self.namespace, name, replicas)

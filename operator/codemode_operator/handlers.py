@@ -1,0 +1,77 @@
+"""kopf glue only: what to watch, and a timer per rollout that runs one reconcile tick."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from codemode_operator import metrics, reconciling
+from codemode_operator.adapters.kube import Kube, deployment_state
+from codemode_operator.adapters.routers import gateway_api
+from codemode_operator.settings import Settings
+
+
+def _event(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+    kopf.event(dict(body), type=type_, reason=reason, message=message)
+
+
+def _first(index: kopf.Index, key: tuple[str, str]) -> Any:
+    store = index.get(key)
+    return next(iter(store), None) if store is not None else None
+
+
+class _IndexView(Mapping[tuple[str, str], Any]):
+    """A kopf index as a plain read-only mapping of key -> newest value."""
+
+    def __init__(self, index: kopf.Index | None) -> None:
+        self.index = index
+
+    def __getitem__(self, key: tuple[str, str]) -> Any:
+        value = _first(self.index, key) if self.index is not None else None
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.index or {})
+
+    def __len__(self) -> int:
+        return len(self.index or {})
+
+
+def register(registry: kopf.OperatorRegistry, settings: Settings, kube: Kube,
+             with_gateway_api: bool) -> None:
+    """Register the handlers; HTTPRoutes are watched only where Gateway API is installed."""
+
+    @kopf.index("apps", "v1", "deployments", registry=registry)
+    def deployments(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        return {(namespace, name): deployment_state(body)}
+
+    if with_gateway_api:
+        @kopf.index(gateway_api.GROUP, gateway_api.VERSION, gateway_api.PLURAL, registry=registry)
+        def httproutes(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+            return {(namespace, name): {"metadata": {"name": name}, "spec": dict(body.spec)}}
+
+    @kopf.timer(reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL,
+                interval=settings.tick, registry=registry, id="reconcile")
+    async def reconcile(body: kopf.Body, logger: logging.Logger, **kwargs: Any) -> None:
+        cluster = reconciling.Cluster(
+            kube=kube,
+            deployments=_IndexView(kwargs["deployments"]),
+            routes=_IndexView(kwargs.get("httproutes")),
+            event=_event,
+        )
+        with metrics.RECONCILE_SECONDS.time():
+            try:
+                await reconciling.reconcile(body, cluster, logger)
+            except Exception:
+                metrics.RECONCILE_ERRORS.labels(body.metadata.namespace, body.metadata.name).inc()
+                raise
+
+    @kopf.on.delete(reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL,
+                    registry=registry, optional=True)
+    def forget(namespace: str, name: str, **_: Any) -> None:
+        metrics.forget(namespace, name)

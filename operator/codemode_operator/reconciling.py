@@ -1,0 +1,153 @@
+"""One tick for one rollout: observe, decide (pure), commit the status, then act.
+
+The status write is the commit point. It carries the resourceVersion the tick started from, so
+a tick that ran on a stale copy (kopf's watch lagging behind our own last write) is refused by
+the API server and its decision dropped. Actions run only after the commit; anything they fail
+to do is re-derived next tick from status + observations (a weight write is retried until the
+router shows it), so a kill at any moment neither skips nor repeats a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import kubernetes
+
+from codemode_operator import metrics
+from codemode_operator.adapters import jobs, prometheus
+from codemode_operator.adapters.kube import Kube
+from codemode_operator.adapters.routers import Router
+from codemode_operator.adapters.routers.gateway_api import GatewayAPIRouter
+from codemode_operator.adapters.routers.replicas import ReplicasRouter
+from codemode_operator.rollout import (
+    REQUEST_ANNOTATION,
+    ClearRequest,
+    DeploymentState,
+    Emit,
+    Observations,
+    RolloutSpec,
+    RolloutStatus,
+    RunGateJob,
+    ScaleStable,
+    SetWeight,
+    decide,
+    metrics_window,
+)
+from codemode_operator.rollout.weight import desired
+
+GROUP, VERSION, PLURAL = "codemode.io", "v1alpha1", "codemoderollouts"
+EventFn = Callable[[Mapping[str, Any], str, str, str], None]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """What a tick may read and write: the client and kopf's watched copies."""
+
+    kube: Kube
+    deployments: Mapping[tuple[str, str], DeploymentState]
+    routes: Mapping[tuple[str, str], Mapping[str, Any]]
+    event: EventFn
+
+
+def _router(spec: RolloutSpec, namespace: str, cluster: Cluster) -> Router:
+    if spec.router.type == "replicas" and spec.router.replicas is not None:
+        observed = (cluster.deployments.get((namespace, spec.stable.deployment)),
+                    cluster.deployments.get((namespace, spec.canary.deployment)))
+        return ReplicasRouter(cluster.kube, namespace, spec.stable.deployment,
+                              spec.canary.deployment, spec.router.replicas.total, observed)
+    assert spec.router.gateway_api is not None  # the CRD requires it for this type
+    route = spec.router.gateway_api.http_route
+    return GatewayAPIRouter(cluster.kube, namespace, route, spec.stable.service,
+                            spec.canary.service, cluster.routes.get((namespace, route)))
+
+
+async def _observe(body: Mapping[str, Any], spec: RolloutSpec, status: RolloutStatus,
+                   router: Router, cluster: Cluster, now: datetime) -> Observations:
+    meta = body["metadata"]
+    namespace = meta["namespace"]
+    window = metrics_window(spec, status, now)
+    gated = any(step.gates for step in spec.steps)
+    return Observations(
+        generation=meta.get("generation", 0),
+        canary=cluster.deployments.get((namespace, spec.canary.deployment)),
+        stable=cluster.deployments.get((namespace, spec.stable.deployment)),
+        router_weight=router.read_weight(desired(spec, status)),
+        metrics=await prometheus.sample(spec.analysis, window) if window else None,
+        request=(meta.get("annotations") or {}).get(REQUEST_ANNOTATION),
+        gates=await jobs.observe(cluster.kube, namespace, meta["name"], status.attempt)
+        if gated else (),
+    )
+
+
+def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """A merge patch from `old` to `new` (null removes a field no longer set)."""
+    patch: dict[str, Any] = {key: None for key in old if key not in new}
+    patch.update({key: value for key, value in new.items() if old.get(key) != value})
+    return patch
+
+
+async def _commit(cluster: Cluster, body: Mapping[str, Any], patch: dict[str, Any]) -> bool:
+    meta = body["metadata"]
+    payload = {"metadata": {"resourceVersion": meta["resourceVersion"]}, "status": patch}
+    try:
+        await asyncio.to_thread(
+            cluster.kube.custom.patch_namespaced_custom_object_status,
+            GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], payload,
+        )
+    except kubernetes.client.ApiException as error:
+        if error.status == 409:
+            return False  # a stale copy: the next tick decides on the fresh one
+        raise
+    return True
+
+
+async def _act(body: Mapping[str, Any], spec: RolloutSpec, router: Router, cluster: Cluster,
+               actions: tuple[Any, ...], logger: logging.Logger) -> None:
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    for action in actions:
+        try:
+            if isinstance(action, SetWeight):
+                await router.set_weight(action.weight)
+            elif isinstance(action, ScaleStable):
+                await cluster.kube.scale(namespace, spec.stable.deployment, action.replicas)
+            elif isinstance(action, RunGateJob):
+                gate = spec.steps[action.step].gates[action.index]
+                await cluster.kube.create_job(namespace, jobs.job_body(body, action, gate.job.template))
+            elif isinstance(action, Emit):
+                cluster.event(body, action.type, action.reason, action.message)
+            elif isinstance(action, ClearRequest):
+                patch = {"metadata": {"annotations": {REQUEST_ANNOTATION: None}}}
+                await asyncio.to_thread(cluster.kube.custom.patch_namespaced_custom_object,
+                                        GROUP, VERSION, namespace, PLURAL, name, patch)
+        except Exception as error:  # the next tick re-derives it from status + observations
+            logger.warning("action %s failed: %s", action, error)
+            cluster.event(body, "Warning", "ActionFailed", f"{action}: {error}"[:1000])
+
+
+async def reconcile(body: Mapping[str, Any], cluster: Cluster, logger: logging.Logger,
+                    now: datetime | None = None) -> RolloutStatus | None:
+    """Returns the committed status, or None when this tick's copy was stale."""
+    now = now or datetime.now(UTC)
+    spec = RolloutSpec.model_validate(body.get("spec") or {})
+    old = dict(body.get("status") or {})
+    status = RolloutStatus.model_validate(old)
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    router = _router(spec, namespace, cluster)
+    observations = await _observe(body, spec, status, router, cluster, now)
+    decision = decide(spec, status, observations, now)
+    new = decision.status.to_dict()
+    patch = status_patch(old, new)
+    if patch and not await _commit(cluster, body, patch):
+        return None
+    await _act(body, spec, router, cluster, decision.actions, logger)
+    reasons = [a.reason for a in decision.actions if isinstance(a, Emit)]
+    metrics.record(namespace, name, decision.status, reasons)
+    if decision.status.phase == "RolledBack" and status.phase != "RolledBack":
+        metrics.ROLLBACKS.labels(namespace, name, reasons[-1] if reasons else "").inc()
+    return decision.status

@@ -1,0 +1,77 @@
+"""Session fixtures for the real local stack: control plane, Gateway API CRDs, Prometheus.
+
+Tests that use them are marked `cluster` / `prometheus` automatically, so
+`pytest -m "not cluster and not prometheus"` runs the unit tests with no servers at all.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devcluster import cluster, gateway_api, prometheus
+
+REPO = Path(__file__).resolve().parent.parent
+_LOG_DIRS: list[Path] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & {"control_plane", "namespace", "gateway_crds"}:
+            item.add_marker(pytest.mark.cluster)
+        if names & {"prometheus_server"}:
+            item.add_marker(pytest.mark.prometheus)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Logs stay on disk (pytest keeps the last basetemp dirs); say where when something failed.
+    if terminalreporter.stats.get("failed") or terminalreporter.stats.get("error"):
+        for folder in _LOG_DIRS:
+            terminalreporter.write_line(f"server logs kept in {folder}")
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.ControlPlane]:
+    workdir = tmp_path_factory.mktemp("cluster")
+    if os.environ.get("CODEMODE_EXISTING_CLUSTER") == "1":
+        yield cluster.ControlPlane.existing(Path(os.environ["KUBECONFIG"]), workdir)
+        return
+    cp = cluster.start(workdir)
+    _LOG_DIRS.append(workdir / "logs")
+    try:
+        yield cp
+    finally:
+        cp.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway_crds(control_plane: cluster.ControlPlane) -> None:
+    for crd in gateway_api.crd_files():
+        control_plane.kubectl("apply", "--server-side", "-f", str(crd))
+    control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+                          "crd/httproutes.gateway.networking.k8s.io")
+
+
+@pytest.fixture
+def namespace(control_plane: cluster.ControlPlane) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards (without waiting for finalizers)."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    control_plane.kubectl("create", "namespace", name)
+    yield name
+    control_plane.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="session")
+def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[prometheus.Prometheus]:
+    workdir = tmp_path_factory.mktemp("prometheus")
+    prom = prometheus.start(workdir)
+    _LOG_DIRS.append(workdir / "logs")
+    try:
+        yield prom
+    finally:
+        prom.stop()

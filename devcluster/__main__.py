@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import tempfile
 import threading
@@ -20,14 +21,14 @@ def _up(workdir: Path) -> None:
         prom = prometheus.start(workdir / "prometheus")
         print(f"kube-apiserver: {cp.server}")
         print(f"prometheus:     {prom.url}")
-        print(f"try:            {cp.bin_dir / 'kubectl'} --kubeconfig {cp.kubeconfig} get nodes,deploy -A")
+        print(
+            f"try:            {cp.bin_dir / 'kubectl'} --kubeconfig {cp.kubeconfig} get nodes,deploy -A"
+        )
         print("Ctrl-C stops everything.", flush=True)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
     finally:
         if prom is not None:
             prom.stop()
@@ -37,7 +38,9 @@ def _up(workdir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="codemode-devcluster", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", help="build the control-plane binaries into the cache (once per version)")
+    sub.add_parser(
+        "build", help="build the control-plane binaries into the cache (once per version)"
+    )
     sub.add_parser("bin-dir", help="print the folder holding the binaries")
     up = sub.add_parser("up", help="start the control plane and Prometheus until Ctrl-C")
     up.add_argument("--workdir", type=Path, default=None)

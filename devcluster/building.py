@@ -28,7 +28,11 @@ def cache_root() -> Path:
 
 def bin_dir() -> Path:
     """The folder holding every binary of the pinned versions (put it first on PATH)."""
-    return cache_root() / "bin" / f"k8s-{versions.KUBERNETES}-kwok-{versions.KWOK}-helm-{versions.HELM}"
+    return (
+        cache_root()
+        / "bin"
+        / f"k8s-{versions.KUBERNETES}-kwok-{versions.KWOK}-helm-{versions.HELM}"
+    )
 
 
 def _run_with_progress(label: str, cmd: list[str], cwd: Path | None, env: dict[str, str]) -> None:
@@ -39,10 +43,8 @@ def _run_with_progress(label: str, cmd: list[str], cwd: Path | None, env: dict[s
         cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     assert proc.stdout is not None
-    count = 0
     tail: list[str] = []
-    for line in proc.stdout:
-        count += 1
+    for count, line in enumerate(proc.stdout, start=1):
         tail = [*tail[-40:], line.rstrip()]
         if count % 100 == 0:
             elapsed = time.monotonic() - started

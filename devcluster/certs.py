@@ -56,9 +56,15 @@ class Pki:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True,
-                    content_commitment=False, key_encipherment=False, data_encipherment=False,
-                    key_agreement=False, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -79,8 +85,13 @@ class Pki:
             .not_valid_after(self._now + dt.timedelta(days=30))
         )
 
-    def _issue(self, name: str, subject: x509.Name, usage: ExtendedKeyUsageOID,
-               sans: list[x509.GeneralName] | None = None) -> ClientCert:
+    def _issue(
+        self,
+        name: str,
+        subject: x509.Name,
+        usage: ExtendedKeyUsageOID,
+        sans: list[x509.GeneralName] | None = None,
+    ) -> ClientCert:
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
             self._builder(subject, key.public_key())
@@ -100,10 +111,16 @@ class Pki:
         sans: list[x509.GeneralName] = [
             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
             x509.IPAddress(ipaddress.ip_address(KUBERNETES_SERVICE_IP)),
-            *(x509.DNSName(d) for d in (
-                "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                "kubernetes.default.svc.cluster.local",
-            )),
+            *(
+                x509.DNSName(d)
+                for d in (
+                    "localhost",
+                    "kubernetes",
+                    "kubernetes.default",
+                    "kubernetes.default.svc",
+                    "kubernetes.default.svc.cluster.local",
+                )
+            ),
         ]
         return self._issue(name, _name(name), ExtendedKeyUsageOID.SERVER_AUTH, sans)
 

@@ -34,8 +34,15 @@ def write_kubeconfig(path: Path, server: str, ca: Path, user: str, cert: ClientC
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "devcluster", "cluster": {"server": server, "certificate-authority": str(ca)}}],
-        "users": [{"name": user, "user": {"client-certificate": str(cert.cert), "client-key": str(cert.key)}}],
+        "clusters": [
+            {"name": "devcluster", "cluster": {"server": server, "certificate-authority": str(ca)}}
+        ],
+        "users": [
+            {
+                "name": user,
+                "user": {"client-certificate": str(cert.cert), "client-key": str(cert.key)},
+            }
+        ],
         "contexts": [{"name": "devcluster", "context": {"cluster": "devcluster", "user": user}}],
         "current-context": "devcluster",
     }
@@ -80,7 +87,10 @@ class ControlPlane:
     def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
         out = subprocess.run(
             [str(self.bin_dir / "kubectl"), f"--kubeconfig={self.kubeconfig}", *args],
-            input=input, capture_output=True, text=True, timeout=60,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         if check and out.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)} failed: {out.stderr.strip()}")
@@ -126,10 +136,17 @@ def start(workdir: Path, nodes: int = 2) -> ControlPlane:
             cp.kubectl("apply", "-f", "-", input=yaml.safe_dump(_fake_node(f"kwok-node-{i}")))
         wait_until(
             f"{nodes} kwok nodes Ready",
-            lambda: cp.kubectl(
-                "get", "nodes", "-o",
-                "jsonpath={range .items[*]}{.status.conditions[?(@.type=='Ready')].status}{'\\n'}{end}",
-            ).split().count("True") == nodes,
+            lambda: (
+                cp.kubectl(
+                    "get",
+                    "nodes",
+                    "-o",
+                    "jsonpath={range .items[*]}{.status.conditions[?(@.type=='Ready')].status}{'\\n'}{end}",
+                )
+                .split()
+                .count("True")
+                == nodes
+            ),
             START_TIMEOUT,
             interval=0.5,
         )
@@ -139,33 +156,63 @@ def start(workdir: Path, nodes: int = 2) -> ControlPlane:
     return cp
 
 
-def _start_etcd_and_apiserver(cp: ControlPlane, bins: Path, api_port: int, sa_key: Path,
-                              sa_pub: Path) -> None:
+def _start_etcd_and_apiserver(
+    cp: ControlPlane, bins: Path, api_port: int, sa_key: Path, sa_pub: Path
+) -> None:
     client, peer = free_port(), free_port()
     etcd_url = f"http://127.0.0.1:{client}"
-    etcd = _start(cp, "etcd", [
-        str(bins / "etcd"), "--name=default", f"--data-dir={cp.workdir / 'etcd'}",
-        f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
-        f"--listen-peer-urls=http://127.0.0.1:{peer}",
-        f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
-        f"--initial-cluster=default=http://127.0.0.1:{peer}",
-        "--unsafe-no-fsync", "--log-level=warn",
-    ])
-    wait_until("etcd", lambda: httpx.get(f"{etcd_url}/health", timeout=2).status_code == 200,
-               START_TIMEOUT, alive=etcd.ensure_running)
+    etcd = _start(
+        cp,
+        "etcd",
+        [
+            str(bins / "etcd"),
+            "--name=default",
+            f"--data-dir={cp.workdir / 'etcd'}",
+            f"--listen-client-urls={etcd_url}",
+            f"--advertise-client-urls={etcd_url}",
+            f"--listen-peer-urls=http://127.0.0.1:{peer}",
+            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+            f"--initial-cluster=default=http://127.0.0.1:{peer}",
+            "--unsafe-no-fsync",
+            "--log-level=warn",
+        ],
+    )
+    wait_until(
+        "etcd",
+        lambda: httpx.get(f"{etcd_url}/health", timeout=2).status_code == 200,
+        START_TIMEOUT,
+        alive=etcd.ensure_running,
+    )
     serving = cp.pki.serving("apiserver")
-    apiserver = _start(cp, "kube-apiserver", [
-        str(bins / "kube-apiserver"), f"--etcd-servers={etcd_url}",
-        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={api_port}",
-        f"--tls-cert-file={serving.cert}", f"--tls-private-key-file={serving.key}",
-        f"--client-ca-file={cp.pki.ca}",
-        f"--service-account-key-file={sa_pub}", f"--service-account-signing-key-file={sa_key}",
-        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-        "--service-cluster-ip-range=10.96.0.0/24", "--authorization-mode=Node,RBAC",
-        f"--cert-dir={cp.workdir / 'apiserver'}", "--profiling=false",
-    ])
-    wait_until("kube-apiserver", lambda: cp.get("/readyz").status_code == 200,
-               START_TIMEOUT, alive=apiserver.ensure_running)
+    apiserver = _start(
+        cp,
+        "kube-apiserver",
+        [
+            str(bins / "kube-apiserver"),
+            f"--etcd-servers={etcd_url}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={api_port}",
+            f"--tls-cert-file={serving.cert}",
+            f"--tls-private-key-file={serving.key}",
+            f"--client-ca-file={cp.pki.ca}",
+            f"--service-account-key-file={sa_pub}",
+            f"--service-account-signing-key-file={sa_key}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            "--service-cluster-ip-range=10.96.0.0/24",
+            "--authorization-mode=Node,RBAC",
+            f"--cert-dir={cp.workdir / 'apiserver'}",
+            "--profiling=false",
+            # Loopback cannot be an endpoint of the `kubernetes` Service; nothing in-cluster needs it.
+            "--endpoint-reconciler-type=none",
+        ],
+    )
+    wait_until(
+        "kube-apiserver",
+        lambda: cp.get("/readyz").status_code == 200,
+        START_TIMEOUT,
+        alive=apiserver.ensure_running,
+    )
 
 
 def _component_kubeconfig(cp: ControlPlane, name: str, user: str, group: str | None = None) -> Path:
@@ -176,26 +223,51 @@ def _component_kubeconfig(cp: ControlPlane, name: str, user: str, group: str | N
 
 def _start_controllers(cp: ControlPlane, bins: Path, sa_key: Path) -> None:
     cm = _component_kubeconfig(cp, "controller-manager", "system:kube-controller-manager")
-    _start(cp, "kube-controller-manager", [
-        str(bins / "kube-controller-manager"), f"--kubeconfig={cm}",
-        f"--authentication-kubeconfig={cm}", f"--authorization-kubeconfig={cm}",
-        "--bind-address=127.0.0.1", f"--secure-port={free_port()}", "--leader-elect=false",
-        f"--service-account-private-key-file={sa_key}", f"--root-ca-file={cp.pki.ca}",
-        "--use-service-account-credentials=true", "--controllers=*",
-    ])
+    _start(
+        cp,
+        "kube-controller-manager",
+        [
+            str(bins / "kube-controller-manager"),
+            f"--kubeconfig={cm}",
+            f"--authentication-kubeconfig={cm}",
+            f"--authorization-kubeconfig={cm}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={free_port()}",
+            "--leader-elect=false",
+            f"--service-account-private-key-file={sa_key}",
+            f"--root-ca-file={cp.pki.ca}",
+            "--use-service-account-credentials=true",
+            "--controllers=*",
+        ],
+    )
     sched = _component_kubeconfig(cp, "scheduler", "system:kube-scheduler")
-    _start(cp, "kube-scheduler", [
-        str(bins / "kube-scheduler"), f"--kubeconfig={sched}",
-        f"--authentication-kubeconfig={sched}", f"--authorization-kubeconfig={sched}",
-        "--bind-address=127.0.0.1", f"--secure-port={free_port()}", "--leader-elect=false",
-    ])
+    _start(
+        cp,
+        "kube-scheduler",
+        [
+            str(bins / "kube-scheduler"),
+            f"--kubeconfig={sched}",
+            f"--authentication-kubeconfig={sched}",
+            f"--authorization-kubeconfig={sched}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={free_port()}",
+            "--leader-elect=false",
+        ],
+    )
     kwok_config = _component_kubeconfig(cp, "kwok", "kwok", "system:masters")
     stages = building.module_dir("sigs.k8s.io/kwok", versions.KWOK)
-    _start(cp, "kwok", [
-        str(bins / "kwok"), f"--kubeconfig={kwok_config}",
-        *(f"--config={stages / stage}" for stage in KWOK_STAGES),
-        "--manage-all-nodes=false",
-        f"--manage-nodes-with-annotation-selector={FAKE_NODE_ANNOTATION}=fake",
-        "--cidr=10.244.0.0/16", "--node-ip=127.0.0.1",
-        f"--server-address=127.0.0.1:{free_port()}", "--node-lease-duration-seconds=40",
-    ])
+    _start(
+        cp,
+        "kwok",
+        [
+            str(bins / "kwok"),
+            f"--kubeconfig={kwok_config}",
+            *(f"--config={stages / stage}" for stage in KWOK_STAGES),
+            "--manage-all-nodes=false",
+            f"--manage-nodes-with-annotation-selector={FAKE_NODE_ANNOTATION}=fake",
+            "--cidr=10.244.0.0/16",
+            "--node-ip=127.0.0.1",
+            f"--server-address=127.0.0.1:{free_port()}",
+            "--node-lease-duration-seconds=40",
+        ],
+    )

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from devcluster import building, versions
 
-STANDARD_CRDS = ("gateway.networking.k8s.io_gatewayclasses.yaml",
-                 "gateway.networking.k8s.io_gateways.yaml",
-                 "gateway.networking.k8s.io_httproutes.yaml",
-                 "gateway.networking.k8s.io_referencegrants.yaml")
+STANDARD_CRDS = (
+    "gateway.networking.k8s.io_gatewayclasses.yaml",
+    "gateway.networking.k8s.io_gateways.yaml",
+    "gateway.networking.k8s.io_httproutes.yaml",
+    "gateway.networking.k8s.io_referencegrants.yaml",
+)
 
 
 def crd_files() -> list[Path]:

@@ -19,8 +19,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(what: str, check: Callable[[], bool], timeout: float, interval: float = 0.2,
-               alive: Callable[[], None] | None = None) -> None:
+def wait_until(
+    what: str,
+    check: Callable[[], bool],
+    timeout: float,
+    interval: float = 0.2,
+    alive: Callable[[], None] | None = None,
+) -> None:
     """Poll `check` until it is true; bounded in time, and fails early if `alive` raises."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -44,7 +49,9 @@ class ManagedProcess:
     def ensure_running(self) -> None:
         if self.popen.poll() is not None:
             tail = self.log.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{self.name} exited with {self.popen.returncode}; log tail:\n{tail}")
+            raise RuntimeError(
+                f"{self.name} exited with {self.popen.returncode}; log tail:\n{tail}"
+            )
 
     def stop(self, grace: float = 10.0) -> None:
         if self.popen.poll() is not None:
@@ -64,13 +71,23 @@ class ManagedProcess:
             self.popen.wait(timeout=10)
 
 
-def spawn(name: str, argv: list[str], log_dir: Path, env: dict[str, str] | None = None,
-          cwd: Path | None = None) -> ManagedProcess:
+def spawn(
+    name: str,
+    argv: list[str],
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> ManagedProcess:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     with log.open("ab") as out:
         popen = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, cwd=cwd, start_new_session=True,
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
         )
     return ManagedProcess(name, popen, log)

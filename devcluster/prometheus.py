@@ -23,7 +23,9 @@ def _binary() -> str:
     raise FileNotFoundError("prometheus not found: run `make deps` (installs Debian's prometheus)")
 
 
-def static_job(name: str, targets: list[str], labels: dict[str, str] | None = None) -> dict[str, Any]:
+def static_job(
+    name: str, targets: list[str], labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A scrape job for loopback targets such as `127.0.0.1:8080`."""
     return {"job_name": name, "static_configs": [{"targets": targets, "labels": labels or {}}]}
 
@@ -64,23 +66,39 @@ def _write_config(path: Path, jobs: list[dict[str, Any]], interval: str) -> None
     path.write_text(yaml.safe_dump(config))
 
 
-def start(workdir: Path, jobs: list[dict[str, Any]] | None = None, scrape_interval: str = "1s",
-          port: int | None = None) -> Prometheus:
+def start(
+    workdir: Path,
+    jobs: list[dict[str, Any]] | None = None,
+    scrape_interval: str = "1s",
+    port: int | None = None,
+) -> Prometheus:
     """Start Prometheus on a free loopback port (or `port`, to restart at the same address)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
     _write_config(config, jobs or [], scrape_interval)
     port = port or free_port()
-    process = spawn("prometheus", [
-        _binary(), f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle",
-        "--storage.tsdb.retention.time=1d", "--log.level=warn",
-    ], workdir / "logs")
+    process = spawn(
+        "prometheus",
+        [
+            _binary(),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-lifecycle",
+            "--storage.tsdb.retention.time=1d",
+            "--log.level=warn",
+        ],
+        workdir / "logs",
+    )
     url = f"http://127.0.0.1:{port}"
     prom = Prometheus(workdir, url, process, scrape_interval)
     try:
-        wait_until("prometheus", lambda: httpx.get(f"{url}/-/ready", timeout=2).status_code == 200,
-                   60, alive=process.ensure_running)
+        wait_until(
+            "prometheus",
+            lambda: httpx.get(f"{url}/-/ready", timeout=2).status_code == 200,
+            60,
+            alive=process.ensure_running,
+        )
     except BaseException:
         process.stop()
         raise

@@ -7,5 +7,5 @@ KUBERNETES = "v1.37.2"  # kube-apiserver, controller-manager, scheduler, kubectl
 ETCD = "v3.7.0"  # the etcd server module that Kubernetes itself requires
 KWOK = "v0.8.0"  # fake nodes and pods that turn Ready without a container runtime
 HELM = "v3.22.0"
-GATEWAY_API = "v1.7.0"  # HTTPRoute CRDs, read from the Go module at run time
+GATEWAY_API = "v1.6.3"  # HTTPRoute CRDs (v1.7 needs Go 1.27), read from the Go module at run time
 PROMETHEUS_DEB = "prometheus"  # Debian bookworm: 2.42

@@ -53,8 +53,12 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.
 def gateway_crds(control_plane: cluster.ControlPlane) -> None:
     for crd in gateway_api.crd_files():
         control_plane.kubectl("apply", "--server-side", "-f", str(crd))
-    control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                          "crd/httproutes.gateway.networking.k8s.io")
+    control_plane.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/httproutes.gateway.networking.k8s.io",
+    )
 
 
 @pytest.fixture

@@ -22,8 +22,12 @@ def _gateway_api_installed(kube: Kube) -> bool:
 
 def _configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # Progress in annotations under our prefix; the status belongs to the rollout alone.
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kopf.codemode.io")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="kopf.codemode.io")
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix="kopf.codemode.io"
+    )
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="kopf.codemode.io"
+    )
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
     settings.execution.max_workers = 8
@@ -39,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     registry = kopf.OperatorRegistry()
     handlers.register(registry, settings, kube, with_gateway_api)
     kopf.on.startup(registry=registry)(_configure)
+    # A registry of our own gets none of kopf's default login handlers: same credentials as ours.
+    kopf.on.login(registry=registry)(kopf.login_via_client)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.metrics_host)
     kopf.run(

@@ -42,21 +42,36 @@ class _IndexView(Mapping[tuple[str, str], Any]):
         return len(self.index or {})
 
 
-def register(registry: kopf.OperatorRegistry, settings: Settings, kube: Kube,
-             with_gateway_api: bool) -> None:
+def register(
+    registry: kopf.OperatorRegistry, settings: Settings, kube: Kube, with_gateway_api: bool
+) -> None:
     """Register the handlers; HTTPRoutes are watched only where Gateway API is installed."""
 
-    @kopf.index("apps", "v1", "deployments", registry=registry)
+    @kopf.index("apps", "v1", "deployments", registry=registry, id="deployments")
     def deployments(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         return {(namespace, name): deployment_state(body)}
 
     if with_gateway_api:
-        @kopf.index(gateway_api.GROUP, gateway_api.VERSION, gateway_api.PLURAL, registry=registry)
+
+        @kopf.index(
+            gateway_api.GROUP,
+            gateway_api.VERSION,
+            gateway_api.PLURAL,
+            registry=registry,
+            id="httproutes",
+        )
         def httproutes(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
             return {(namespace, name): {"metadata": {"name": name}, "spec": dict(body.spec)}}
 
-    @kopf.timer(reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL,
-                interval=settings.tick, registry=registry, id="reconcile")
+    @kopf.timer(
+        reconciling.GROUP,
+        reconciling.VERSION,
+        reconciling.PLURAL,
+        interval=settings.tick,
+        backoff=max(1.0, settings.tick),
+        registry=registry,
+        id="reconcile",
+    )
     async def reconcile(body: kopf.Body, logger: logging.Logger, **kwargs: Any) -> None:
         cluster = reconciling.Cluster(
             kube=kube,
@@ -71,7 +86,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, kube: Kube,
                 metrics.RECONCILE_ERRORS.labels(body.metadata.namespace, body.metadata.name).inc()
                 raise
 
-    @kopf.on.delete(reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL,
-                    registry=registry, optional=True)
+    @kopf.on.delete(
+        reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL, registry=registry, optional=True
+    )
     def forget(namespace: str, name: str, **_: Any) -> None:
         metrics.forget(namespace, name)

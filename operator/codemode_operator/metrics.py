@@ -7,29 +7,52 @@ from prometheus_client import Counter, Gauge, Histogram
 from codemode_operator.rollout import RolloutStatus
 from codemode_operator.rollout.status import Phase
 
-PHASES: tuple[Phase, ...] = ("Pending", "Progressing", "Paused", "Succeeded", "RolledBack", "Aborted")
+PHASES: tuple[Phase, ...] = (
+    "Pending",
+    "Progressing",
+    "Paused",
+    "Succeeded",
+    "RolledBack",
+    "Aborted",
+)
 VERDICTS = ("Pass", "Fail", "Inconclusive")
 
-PHASE = Gauge("codemode_rollout_phase", "1 for the rollout's current phase.",
-              ["namespace", "name", "phase"])
+PHASE = Gauge(
+    "codemode_rollout_phase", "1 for the rollout's current phase.", ["namespace", "name", "phase"]
+)
 WEIGHT = Gauge("codemode_rollout_canary_weight", "% of traffic sent to v2.", ["namespace", "name"])
 STEP = Gauge("codemode_rollout_step", "1-based index of the current step.", ["namespace", "name"])
-TRANSITIONS = Counter("codemode_rollout_transitions_total", "Phase or step transitions.",
-                      ["namespace", "name", "reason"])
-ROLLBACKS = Counter("codemode_rollout_rollbacks_total", "Rollbacks to 100% v1.",
-                    ["namespace", "name", "reason"])
-VERDICT = Gauge("codemode_rollout_analysis_verdict", "1 for the last analysis verdict.",
-                ["namespace", "name", "verdict"])
-E_VALUE = Gauge("codemode_rollout_analysis_e_value",
-                "Evidence that v2 is worse (reject at 1/alpha), per metric.",
-                ["namespace", "name", "metric"])
-ERROR_RATE = Gauge("codemode_rollout_analysis_error_rate",
-                   "Error rate since the rollout started, per version and metric.",
-                   ["namespace", "name", "version", "metric"])
-RECONCILE_ERRORS = Counter("codemode_rollout_reconcile_errors_total",
-                           "Reconciles that raised; kopf retries them.", ["namespace", "name"])
-RECONCILE_SECONDS = Histogram("codemode_rollout_reconcile_seconds",
-                              "Time of one observe-decide-act tick.")
+TRANSITIONS = Counter(
+    "codemode_rollout_transitions_total",
+    "Phase or step transitions.",
+    ["namespace", "name", "reason"],
+)
+ROLLBACKS = Counter(
+    "codemode_rollout_rollbacks_total", "Rollbacks to 100% v1.", ["namespace", "name", "reason"]
+)
+VERDICT = Gauge(
+    "codemode_rollout_analysis_verdict",
+    "1 for the last analysis verdict.",
+    ["namespace", "name", "verdict"],
+)
+E_VALUE = Gauge(
+    "codemode_rollout_analysis_e_value",
+    "Evidence that v2 is worse (reject at 1/alpha), per metric.",
+    ["namespace", "name", "metric"],
+)
+ERROR_RATE = Gauge(
+    "codemode_rollout_analysis_error_rate",
+    "Error rate since the rollout started, per version and metric.",
+    ["namespace", "name", "version", "metric"],
+)
+RECONCILE_ERRORS = Counter(
+    "codemode_rollout_reconcile_errors_total",
+    "Reconciles that raised; kopf retries them.",
+    ["namespace", "name"],
+)
+RECONCILE_SECONDS = Histogram(
+    "codemode_rollout_reconcile_seconds", "Time of one observe-decide-act tick."
+)
 
 
 def record(namespace: str, name: str, status: RolloutStatus, reasons: list[str]) -> None:

@@ -56,18 +56,38 @@ class Cluster:
 
 def _router(spec: RolloutSpec, namespace: str, cluster: Cluster) -> Router:
     if spec.router.type == "replicas" and spec.router.replicas is not None:
-        observed = (cluster.deployments.get((namespace, spec.stable.deployment)),
-                    cluster.deployments.get((namespace, spec.canary.deployment)))
-        return ReplicasRouter(cluster.kube, namespace, spec.stable.deployment,
-                              spec.canary.deployment, spec.router.replicas.total, observed)
+        observed = (
+            cluster.deployments.get((namespace, spec.stable.deployment)),
+            cluster.deployments.get((namespace, spec.canary.deployment)),
+        )
+        return ReplicasRouter(
+            cluster.kube,
+            namespace,
+            spec.stable.deployment,
+            spec.canary.deployment,
+            spec.router.replicas.total,
+            observed,
+        )
     assert spec.router.gateway_api is not None  # the CRD requires it for this type
     route = spec.router.gateway_api.http_route
-    return GatewayAPIRouter(cluster.kube, namespace, route, spec.stable.service,
-                            spec.canary.service, cluster.routes.get((namespace, route)))
+    return GatewayAPIRouter(
+        cluster.kube,
+        namespace,
+        route,
+        spec.stable.service,
+        spec.canary.service,
+        cluster.routes.get((namespace, route)),
+    )
 
 
-async def _observe(body: Mapping[str, Any], spec: RolloutSpec, status: RolloutStatus,
-                   router: Router, cluster: Cluster, now: datetime) -> Observations:
+async def _observe(
+    body: Mapping[str, Any],
+    spec: RolloutSpec,
+    status: RolloutStatus,
+    router: Router,
+    cluster: Cluster,
+    now: datetime,
+) -> Observations:
     meta = body["metadata"]
     namespace = meta["namespace"]
     window = metrics_window(spec, status, now)
@@ -80,7 +100,8 @@ async def _observe(body: Mapping[str, Any], spec: RolloutSpec, status: RolloutSt
         metrics=await prometheus.sample(spec.analysis, window) if window else None,
         request=(meta.get("annotations") or {}).get(REQUEST_ANNOTATION),
         gates=await jobs.observe(cluster.kube, namespace, meta["name"], status.attempt)
-        if gated else (),
+        if gated
+        else (),
     )
 
 
@@ -97,7 +118,12 @@ async def _commit(cluster: Cluster, body: Mapping[str, Any], patch: dict[str, An
     try:
         await asyncio.to_thread(
             cluster.kube.custom.patch_namespaced_custom_object_status,
-            GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], payload,
+            GROUP,
+            VERSION,
+            meta["namespace"],
+            PLURAL,
+            meta["name"],
+            payload,
         )
     except kubernetes.client.ApiException as error:
         if error.status == 409:
@@ -106,8 +132,14 @@ async def _commit(cluster: Cluster, body: Mapping[str, Any], patch: dict[str, An
     return True
 
 
-async def _act(body: Mapping[str, Any], spec: RolloutSpec, router: Router, cluster: Cluster,
-               actions: tuple[Any, ...], logger: logging.Logger) -> None:
+async def _act(
+    body: Mapping[str, Any],
+    spec: RolloutSpec,
+    router: Router,
+    cluster: Cluster,
+    actions: tuple[Any, ...],
+    logger: logging.Logger,
+) -> None:
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     for action in actions:
@@ -118,20 +150,30 @@ async def _act(body: Mapping[str, Any], spec: RolloutSpec, router: Router, clust
                 await cluster.kube.scale(namespace, spec.stable.deployment, action.replicas)
             elif isinstance(action, RunGateJob):
                 gate = spec.steps[action.step].gates[action.index]
-                await cluster.kube.create_job(namespace, jobs.job_body(body, action, gate.job.template))
+                await cluster.kube.create_job(
+                    namespace, jobs.job_body(body, action, gate.job.template)
+                )
             elif isinstance(action, Emit):
                 cluster.event(body, action.type, action.reason, action.message)
             elif isinstance(action, ClearRequest):
                 patch = {"metadata": {"annotations": {REQUEST_ANNOTATION: None}}}
-                await asyncio.to_thread(cluster.kube.custom.patch_namespaced_custom_object,
-                                        GROUP, VERSION, namespace, PLURAL, name, patch)
+                await asyncio.to_thread(
+                    cluster.kube.custom.patch_namespaced_custom_object,
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    PLURAL,
+                    name,
+                    patch,
+                )
         except Exception as error:  # the next tick re-derives it from status + observations
             logger.warning("action %s failed: %s", action, error)
             cluster.event(body, "Warning", "ActionFailed", f"{action}: {error}"[:1000])
 
 
-async def reconcile(body: Mapping[str, Any], cluster: Cluster, logger: logging.Logger,
-                    now: datetime | None = None) -> RolloutStatus | None:
+async def reconcile(
+    body: Mapping[str, Any], cluster: Cluster, logger: logging.Logger, now: datetime | None = None
+) -> RolloutStatus | None:
     """Returns the committed status, or None when this tick's copy was stale."""
     now = now or datetime.now(UTC)
     spec = RolloutSpec.model_validate(body.get("spec") or {})

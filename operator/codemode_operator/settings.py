@@ -19,21 +19,40 @@ class Settings:
     @classmethod
     def from_args(cls, argv: list[str] | None = None) -> Settings:
         env = os.environ.get
-        parser = argparse.ArgumentParser(prog="codemode-operator",
-                                         description="Reconciles CodeModeRollouts.")
-        parser.add_argument("--tick", type=float, default=float(env("CODEMODE_TICK", "5")),
-                            help="seconds between reconciles of one rollout (default 5)")
-        parser.add_argument("--namespace", action="append", default=None,
-                            help="watch only this namespace (repeatable); default: all")
-        parser.add_argument("--peering", default=env("CODEMODE_PEERING", "codemode-operator"),
-                            help="kopf peering object: one active operator among replicas")
-        parser.add_argument("--standalone", action="store_true",
-                            default=env("CODEMODE_STANDALONE") == "1",
-                            help="no peering (a single replica, or tests)")
-        parser.add_argument("--liveness", default=env("CODEMODE_LIVENESS"),
-                            help="kopf liveness endpoint, e.g. http://0.0.0.0:8081/healthz")
-        parser.add_argument("--metrics-port", type=int,
-                            default=int(env("CODEMODE_METRICS_PORT", "8080")))
+        parser = argparse.ArgumentParser(
+            prog="codemode-operator", description="Reconciles CodeModeRollouts."
+        )
+        parser.add_argument(
+            "--tick",
+            type=float,
+            default=float(env("CODEMODE_TICK", "5")),
+            help="seconds between reconciles of one rollout (default 5)",
+        )
+        parser.add_argument(
+            "--namespace",
+            action="append",
+            default=None,
+            help="watch only this namespace (repeatable); default: all",
+        )
+        parser.add_argument(
+            "--peering",
+            default=env("CODEMODE_PEERING", "codemode-operator"),
+            help="kopf peering object: one active operator among replicas",
+        )
+        parser.add_argument(
+            "--standalone",
+            action="store_true",
+            default=env("CODEMODE_STANDALONE") == "1",
+            help="no peering (a single replica, or tests)",
+        )
+        parser.add_argument(
+            "--liveness",
+            default=env("CODEMODE_LIVENESS"),
+            help="kopf liveness endpoint, e.g. http://0.0.0.0:8081/healthz",
+        )
+        parser.add_argument(
+            "--metrics-port", type=int, default=int(env("CODEMODE_METRICS_PORT", "8080"))
+        )
         parser.add_argument("--metrics-host", default=env("CODEMODE_METRICS_HOST", "0.0.0.0"))
         args = parser.parse_args(argv)
         namespaces = args.namespace or [n for n in env("CODEMODE_NAMESPACES", "").split(",") if n]

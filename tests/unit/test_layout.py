@@ -18,7 +18,10 @@ def test_operator_folder_is_not_a_package() -> None:
 def test_import_operator_from_repo_root_is_the_stdlib() -> None:
     out = subprocess.run(
         [sys.executable, "-c", "import operator, collections; print(operator.__file__)"],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert Path(out.stdout.strip()).resolve().parent == STDLIB
 

@@ -16,7 +16,9 @@ def job_name(rollout: str, action: RunGateJob) -> str:
     return f"{rollout}-a{action.attempt}-s{action.step + 1}-g{action.index + 1}"[:63].rstrip("-")
 
 
-def job_body(owner: Mapping[str, Any], action: RunGateJob, spec: Mapping[str, Any]) -> dict[str, Any]:
+def job_body(
+    owner: Mapping[str, Any], action: RunGateJob, spec: Mapping[str, Any]
+) -> dict[str, Any]:
     meta = owner["metadata"]
     labels = {
         ROLLOUT_LABEL: meta["name"],
@@ -31,10 +33,16 @@ def job_body(owner: Mapping[str, Any], action: RunGateJob, spec: Mapping[str, An
             "name": job_name(meta["name"], action),
             "labels": labels,
             # Owned by the rollout: deleting it garbage-collects its gate Jobs.
-            "ownerReferences": [{
-                "apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": meta["name"],
-                "uid": meta["uid"], "controller": True, "blockOwnerDeletion": False,
-            }],
+            "ownerReferences": [
+                {
+                    "apiVersion": owner["apiVersion"],
+                    "kind": owner["kind"],
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": False,
+                }
+            ],
         },
         "spec": dict(spec),
     }
@@ -51,7 +59,10 @@ async def observe(kube: Kube, namespace: str, rollout: str, attempt: int) -> tup
     selector = f"{ROLLOUT_LABEL}={rollout},codemode.io/attempt={attempt}"
     jobs = await kube.jobs(namespace, selector)
     return tuple(
-        GateJob(step=int(j["metadata"]["labels"]["codemode.io/step"]),
-                index=int(j["metadata"]["labels"]["codemode.io/gate"]), result=_result(j))
+        GateJob(
+            step=int(j["metadata"]["labels"]["codemode.io/step"]),
+            index=int(j["metadata"]["labels"]["codemode.io/gate"]),
+            result=_result(j),
+        )
         for j in jobs
     )

@@ -61,8 +61,9 @@ def _value(result: list[dict[str, object]], query: str) -> float:
 
 def _query(client: PrometheusConnect, query: str, at: float, timeout: float) -> float:
     try:
-        result = client.custom_query(query, params={"time": at, "timeout": f"{timeout}s"},
-                                     timeout=timeout)
+        result = client.custom_query(
+            query, params={"time": at, "timeout": f"{timeout:g}s"}, timeout=timeout
+        )
     except PrometheusApiClientException as error:
         raise QueryError(f"Prometheus refused the query ({error}): {query}") from error
     except requests.Timeout as error:
@@ -75,20 +76,24 @@ def _query(client: PrometheusConnect, query: str, at: float, timeout: float) -> 
 def _counts(client: PrometheusConnect, analysis: Analysis, version: str, window: Window) -> Counts:
     timeout = analysis.prometheus.timeout.total_seconds()
     at = window.end.timestamp()
-    values = {name: _query(client, q, at, timeout)
-              for name, q in queries(analysis, version, window).items()}
+    values = {
+        name: _query(client, q, at, timeout)
+        for name, q in queries(analysis, version, window).items()
+    }
     # increase() extrapolates each series on its own, so the counts can disagree by a fraction.
     requests_ = round(values["requests"])
     errors = min(round(values["errors"]), requests_)
-    return Counts(requests=requests_, errors=errors,
-                  infra_errors=min(round(values["infra_errors"]), errors))
+    return Counts(
+        requests=requests_, errors=errors, infra_errors=min(round(values["infra_errors"]), errors)
+    )
 
 
 def _sample(analysis: Analysis, window: Window) -> MetricsSample | MetricsFailure:
     client = PrometheusConnect(url=analysis.prometheus.address, disable_ssl=False)
     try:
-        counts = {role: _counts(client, analysis, version, window)
-                  for role, version in VERSIONS.items()}
+        counts = {
+            role: _counts(client, analysis, version, window) for role, version in VERSIONS.items()
+        }
     except QueryError as error:
         return MetricsFailure(reason=str(error))
     return MetricsSample(start=window.start, end=window.end, **counts)

@@ -60,19 +60,29 @@ def _wait_json(cp: ControlPlane, args: list[str], done: object, timeout: float) 
 
 def test_deployment_gets_two_ready_replicas(control_plane: ControlPlane, namespace: str) -> None:
     control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=DEPLOYMENT)
-    obj = _wait_json(control_plane, ["get", "deploy", "web", "-n", namespace],
-                     lambda d: d.get("status", {}).get("readyReplicas") == 2, 90)
+    obj = _wait_json(
+        control_plane,
+        ["get", "deploy", "web", "-n", namespace],
+        lambda d: d.get("status", {}).get("readyReplicas") == 2,
+        90,
+    )
     assert obj["status"]["availableReplicas"] == 2
 
 
 def test_crd_schema_rejects_invalid_object(control_plane: ControlPlane, namespace: str) -> None:
     control_plane.kubectl("apply", "-f", "-", input=CRD)
-    control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                          "crd/widgets.example.codemode.io")
-    bad = {"apiVersion": "example.codemode.io/v1", "kind": "Widget",
-           "metadata": {"name": "w"}, "spec": {"size": 99}}
-    out = control_plane.kubectl("apply", "-n", namespace, "-f", "-",
-                                input=yaml.safe_dump(bad), check=False)
+    control_plane.kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s", "crd/widgets.example.codemode.io"
+    )
+    bad = {
+        "apiVersion": "example.codemode.io/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"size": 99},
+    }
+    out = control_plane.kubectl(
+        "apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(bad), check=False
+    )
     assert "spec.size" in out and "should be less than or equal to 10" in out
     good = {**bad, "spec": {"size": 3}}
     control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(good))
@@ -81,6 +91,10 @@ def test_crd_schema_rejects_invalid_object(control_plane: ControlPlane, namespac
 def test_kubectl_lists_nodes_and_deployments(control_plane: ControlPlane) -> None:
     out = subprocess.run(
         ["kubectl", "--kubeconfig", str(control_plane.kubeconfig), "get", "nodes,deploy", "-A"],
-        env=control_plane.env, capture_output=True, text=True, timeout=60, check=True,
+        env=control_plane.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     assert "kwok-node-0" in out

@@ -25,8 +25,9 @@ def tiny_exporter() -> Iterator[tuple[str, Counter]]:
         thread.join(timeout=5)
 
 
-def test_scrape_and_query_back(prometheus_server: Prometheus,
-                               tiny_exporter: tuple[str, Counter]) -> None:
+def test_scrape_and_query_back(
+    prometheus_server: Prometheus, tiny_exporter: tuple[str, Counter]
+) -> None:
     target, counter = tiny_exporter
     counter.inc(42)
     prometheus_server.configure([static_job("probe", [target])])

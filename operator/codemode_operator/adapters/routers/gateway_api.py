@@ -17,7 +17,9 @@ class RouteError(Exception):
 
 
 def _is_service(ref: Mapping[str, Any], name: str) -> bool:
-    return ref.get("name") == name and ref.get("kind", "Service") == "Service" and not ref.get("group")
+    return (
+        ref.get("name") == name and ref.get("kind", "Service") == "Service" and not ref.get("group")
+    )
 
 
 def route_weight(route: Mapping[str, Any], stable: str, canary: str) -> int | None:
@@ -56,8 +58,15 @@ def with_weight(route: Mapping[str, Any], stable: str, canary: str, weight: int)
 
 
 class GatewayAPIRouter:
-    def __init__(self, kube: Kube, namespace: str, route: str, stable: str, canary: str,
-                 observed: Mapping[str, Any] | None) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        namespace: str,
+        route: str,
+        stable: str,
+        canary: str,
+        observed: Mapping[str, Any] | None,
+    ) -> None:
         self.kube, self.namespace, self.route = kube, namespace, route
         self.stable, self.canary = stable, canary
         self.observed = observed  # the route as kopf's index last saw it
@@ -77,5 +86,10 @@ class GatewayAPIRouter:
         body = with_weight(route, self.stable, self.canary, weight)
         await asyncio.to_thread(
             custom.replace_namespaced_custom_object,
-            GROUP, VERSION, self.namespace, PLURAL, self.route, body,
+            GROUP,
+            VERSION,
+            self.namespace,
+            PLURAL,
+            self.route,
+            body,
         )

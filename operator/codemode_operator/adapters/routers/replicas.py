@@ -17,8 +17,15 @@ def split(total: int, weight: int) -> tuple[int, int]:
 
 
 class ReplicasRouter:
-    def __init__(self, kube: Kube, namespace: str, stable: str, canary: str, total: int,
-                 observed: tuple[DeploymentState | None, DeploymentState | None]) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        namespace: str,
+        stable: str,
+        canary: str,
+        total: int,
+        observed: tuple[DeploymentState | None, DeploymentState | None],
+    ) -> None:
         self.kube, self.namespace = kube, namespace
         self.stable, self.canary, self.total = stable, canary, total
         self.observed = observed
@@ -36,8 +43,9 @@ class ReplicasRouter:
     async def set_weight(self, weight: int) -> None:
         stable, canary = split(self.total, weight)
         # Add capacity before removing it: the side that grows is scaled first.
-        growing_first = weight == 0 or (self.observed[0] is not None
-                                        and stable > self.observed[0].desired_replicas)
+        growing_first = weight == 0 or (
+            self.observed[0] is not None and stable > self.observed[0].desired_replicas
+        )
         order = [(self.stable, stable), (self.canary, canary)]
         for name, replicas in order if growing_first else reversed(order):
             await self.kube.scale(self.namespace, name, replicas)

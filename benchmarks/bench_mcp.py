@@ -1,0 +1,118 @@
+"""MCP server benchmark (not a test): search latency and execute overhead, p50/p95.
+
+    .venv/bin/python -m benchmarks.bench_mcp [--rounds 200]   (from the repo root)
+
+- search, in process: the BM25 index over 1000 operations (three real specs plus renamed copies).
+- search over MCP: the `search` tool through the official client over real HTTP (sample spec).
+- execute over MCP: `return 1` through MCP server → sandbox runner, against the same code posted
+  to the runner directly; the difference is what the MCP layer and api-proxy plumbing add.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+
+from mcp_server.openapi.index import OperationIndex
+from tests.integration.mcp_server.conftest import (
+    SAMPLE_SPEC,
+    Server,
+    free_port,
+    mcp_server_process,
+    mcp_session,
+    runner_process,
+    write_config,
+)
+from tests.unit.mcp_server.test_search_index import thousand_operations
+
+QUERIES = [
+    "create an application from a git repository",
+    "list environment variables",
+    "restart the database",
+    "remove a custom domain",
+    "get deployment logs",
+]
+
+
+def summary(name: str, seconds: list[float]) -> str:
+    cuts = statistics.quantiles(seconds, n=20)
+    return (
+        f"{name:<34} n={len(seconds):<5} p50={statistics.median(seconds) * 1000:8.3f} ms"
+        f"  p95={cuts[18] * 1000:8.3f} ms"
+    )
+
+
+async def timed(rounds: int, action: Callable[[int], Awaitable[object]]) -> list[float]:
+    timings = []
+    for round_number in range(rounds):
+        started = time.perf_counter()
+        await action(round_number)
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def bench_index(rounds: int) -> list[float]:
+    index = OperationIndex(thousand_operations())
+    timings = []
+    for round_number in range(rounds):
+        started = time.perf_counter()
+        index.search(QUERIES[round_number % len(QUERIES)], 5)
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+async def bench_servers(rounds: int, workdir: Path) -> list[str]:
+    mcp_port = free_port()
+    runner = runner_process(workdir, "runner", mcp_port)
+    started: list[Server] = [runner.start(seconds=60)]
+    try:
+        config = write_config(workdir / "cfg", SAMPLE_SPEC, backendUrl="http://127.0.0.1:9")
+        server = mcp_server_process(workdir, "mcp", "v2", config, runner.url, mcp_port)
+        started.append(server.start())
+        async with mcp_session(server.url) as session, httpx.AsyncClient(timeout=60) as http:
+
+            async def search(n: int) -> object:
+                return await session.call_tool("search", {"query": QUERIES[n % len(QUERIES)]})
+
+            async def execute(n: int) -> object:
+                return await session.call_tool("execute", {"code": "return 1;"})
+
+            async def direct(n: int) -> object:
+                body = {"code": "return 1;", "language": "typescript", "sdk": ""}
+                return await http.post(f"{runner.url}/v1/executions", json=body)
+
+            await timed(5, execute)  # warm-up: isolate pool, connections
+            search_times = await timed(rounds, search)
+            execute_times = await timed(rounds, execute)
+            direct_times = await timed(rounds, direct)
+        overhead = [a - b for a, b in zip(sorted(execute_times), sorted(direct_times), strict=True)]
+        return [
+            summary("search tool over MCP (46 ops)", search_times),
+            summary("execute `return 1` over MCP", execute_times),
+            summary("same code straight to the runner", direct_times),
+            summary("execute overhead (quantile diff)", overhead),
+        ]
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=200)
+    args = parser.parse_args()
+    print(summary("search index, 1000 operations", bench_index(args.rounds * 5)))
+    with tempfile.TemporaryDirectory() as workdir:
+        for line in asyncio.run(bench_servers(args.rounds, Path(workdir))):
+            print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Sandbox runner latency: cold (a Deno process per execution) vs warm (the pool), on loopback.
+
+Run: .venv/bin/python benchmarks/bench_sandbox.py [--runs 200] [--pool-size 4]
+Prints p50/p95 in milliseconds. Not a test: figures depend on the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from sandbox_runner.isolate import Isolate, IsolateConfig, Job, bootstrap_path, default_deno_path
+
+TRIVIAL = "return 1 + 1;"
+PROXY = "http://127.0.0.1:9"  # never called by the trivial program
+SHM = "/dev/shm"
+
+
+def _percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"p50 {statistics.median(ordered) * 1000:6.1f} ms  p95 {p95 * 1000:6.1f} ms"
+
+
+async def _cold(runs: int, work_root: Path) -> list[float]:
+    """Spawn + run + kill one process per execution: what every call costs without a pool."""
+    config = IsolateConfig(
+        deno_path=default_deno_path(),
+        bootstrap=bootstrap_path(),
+        proxy_url=PROXY,
+        proxy_host_port="127.0.0.1:9",
+        max_heap_mb=128,
+        max_rss_bytes=512 << 20,
+        max_output_bytes=1 << 16,
+        spawn_timeout=30,
+        work_root=work_root,
+    )
+    job = Job(TRIVIAL, "typescript", "", "t", 1, 10)
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        isolate = await Isolate.spawn(config)
+        await isolate.run(job)
+        samples.append(time.perf_counter() - started)
+        await isolate.reap()
+    return samples
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _warm(runs: int, pool_size: int, interval: float) -> list[float]:
+    """End-to-end HTTP executions against a running runner, one every `interval` seconds."""
+    port = _free_port()
+    command = [sys.executable, "-m", "sandbox_runner", "--port", str(port)]
+    flags = ["--proxy-url", PROXY, "--pool-size", str(pool_size)]
+    runner = subprocess.Popen([*command, *flags])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("runner did not start")
+                time.sleep(0.05)
+            time.sleep(1)  # let the whole pool finish starting
+            samples = []
+            for i in range(runs + 10):
+                started = time.perf_counter()
+                answer = client.post("/v1/executions", json={"code": TRIVIAL}).json()
+                elapsed = time.perf_counter() - started
+                assert answer["ok"], answer
+                if i >= 10:  # warm-up
+                    samples.append(elapsed)
+                time.sleep(max(0.0, interval - elapsed))
+            return samples
+    finally:
+        runner.terminate()
+        runner.wait(timeout=15)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--cold-runs", type=int, default=40)
+    parser.add_argument("--pool-size", type=int, default=4)
+    args = parser.parse_args()
+    work_root = Path(tempfile.mkdtemp(dir=SHM if os.path.isdir(SHM) else None))
+    cold = asyncio.run(_cold(args.cold_runs, work_root))
+    shutil.rmtree(work_root, ignore_errors=True)
+    print(f"cold  spawn+run+kill   n={args.cold_runs:<4} {_percentiles(cold)}")
+    for interval, label in ((0.1, "10/s"), (0.0, "back-to-back")):
+        warm = _warm(args.runs, args.pool_size, interval)
+        print(
+            f"warm  HTTP {label:12} n={args.runs:<4} {_percentiles(warm)}  (pool {args.pool_size})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The process: MCP over Streamable HTTP, the api-proxy, health and metrics on one Starlette app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mcp_server.api_proxy import ApiProxy, CapabilityTokens
+from mcp_server.backend import Backend
+from mcp_server.mcp_tools import ToolDispatcher
+from mcp_server.metrics import Metrics
+from mcp_server.openapi.loading import ApiSpec, load_spec
+from mcp_server.openapi.typescript import runtime_client
+from mcp_server.sandbox import SandboxRunner
+from mcp_server.settings import Settings
+from mcp_server.tools.base import ToolDefinition, schema_of
+from mcp_server.tools.classic import classic_tools
+from mcp_server.tools.execute import Execute, ExecutionResult
+from mcp_server.tools.jobs import JobRegistry, PollJob
+from mcp_server.tools.natives import native_tools
+from mcp_server.tools.search import Search
+
+_INSTRUCTIONS = {
+    "v2": "Code Mode: use `search` to find API operations, then `execute` TypeScript calling "
+    "them as `await api.<operationId>(params)`; poll long runs with `pollJob`.",
+    "v1": "Each API operation is a tool; arguments are its parameters plus `body`.",
+}
+
+
+def _tools(
+    settings: Settings,
+    spec: ApiSpec,
+    backend: Backend,
+    runner: SandboxRunner,
+    tokens: CapabilityTokens,
+    jobs: JobRegistry,
+) -> list[ToolDefinition]:
+    if settings.mode == "v1":
+        return classic_tools(backend)
+    execute = Execute(settings, runner, tokens, jobs, runtime_client(spec))
+    return [
+        Search(spec, settings.search_limit).tool(),
+        execute.tool(),
+        PollJob(jobs, schema_of(ExecutionResult)).tool(),
+        *native_tools(backend, settings.natives),
+    ]
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the app; raises SpecError when the mounted spec cannot be served."""
+    spec = load_spec(settings.spec_path, settings.backend_url)
+    metrics = Metrics(settings.mode)
+    backend_client = httpx.AsyncClient(timeout=settings.backend_timeout_seconds)
+    runner_client = httpx.AsyncClient()
+    backend = Backend(spec, backend_client, metrics)
+    tokens = CapabilityTokens()
+    jobs = JobRegistry(settings.max_jobs, settings.job_ttl_seconds)
+    runner = SandboxRunner(settings.sandbox_url, runner_client)
+    dispatcher = ToolDispatcher(
+        _tools(settings, spec, backend, runner, tokens, jobs), metrics, settings.forward_headers
+    )
+    session_manager = StreamableHTTPSessionManager(
+        app=dispatcher.server(f"{spec.title} ({settings.mode})", _INSTRUCTIONS[settings.mode]),
+        stateless=True,  # no sticky sessions: any replica can answer any request
+        json_response=True,
+        security_settings=TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=settings.allowed_hosts,
+            allowed_origins=settings.allowed_origins,
+        ),
+    )
+    proxy = ApiProxy(backend, tokens)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        checks: dict[str, Any] = {"spec": len(spec.operations)}
+        ready = True
+        if settings.mode == "v2":
+            checks["sandbox"] = await runner.healthy()
+            ready = checks["sandbox"]
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with session_manager.run():
+            try:
+                yield
+            finally:
+                jobs.cancel_all()
+                await backend_client.aclose()
+                await runner_client.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/mcp", StreamableHTTPASGIApp(session_manager)),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/proxy/v1/call", proxy.handle_call, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    return app

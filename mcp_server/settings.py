@@ -1,0 +1,65 @@
+"""Settings: command line/environment over the mounted `config.yaml` over defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+CONFIG_FILE = "config.yaml"
+SPEC_CANDIDATES = ("openapi.json", "openapi.yaml", "openapi.yml")
+
+
+class Settings(BaseModel):
+    # config.yaml may spell keys camelCase (Kubernetes style) or snake_case.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel)
+
+    mode: Literal["v1", "v2"] = "v2"
+    config_dir: Path = Path("/etc/createos")
+    spec_file: str | None = Field(None, description="spec file name in config_dir (autodetected)")
+    backend_url: str | None = Field(None, description="overrides the spec's first server URL")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    sandbox_url: str = "http://127.0.0.1:8090"
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1:*", "localhost:*"])
+    allowed_origins: list[str] = Field(default_factory=list)
+    forward_headers: list[str] = Field(
+        default_factory=lambda: ["authorization"],
+        description="headers of the MCP request forwarded to the backend as the user's credentials",
+    )
+    natives: list[str] = Field(default_factory=list, description="operations exposed as tools")
+    soft_wait_seconds: float = 25.0
+    execution_timeout_seconds: float = 600.0
+    max_api_calls: int = 50
+    max_jobs: int = 100
+    job_ttl_seconds: float = 3600.0
+    max_result_bytes: int = 64_000
+    max_log_bytes: int = 16_000
+    search_limit: int = 5
+    backend_timeout_seconds: float = 30.0
+
+    @property
+    def spec_path(self) -> Path:
+        if self.spec_file:
+            return self.config_dir / self.spec_file
+        for name in SPEC_CANDIDATES:
+            if (self.config_dir / name).exists():
+                return self.config_dir / name
+        return self.config_dir / SPEC_CANDIDATES[0]
+
+    @classmethod
+    def load(cls, overrides: dict[str, Any]) -> Settings:
+        """`overrides` (flags/env, None meaning unset) win over `config_dir/config.yaml`."""
+        given = {key: value for key, value in overrides.items() if value is not None}
+        config_dir = Path(given.get("config_dir", cls.model_fields["config_dir"].default))
+        config_path = config_dir / CONFIG_FILE
+        from_file: dict[str, Any] = {}
+        if config_path.exists():
+            loaded = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{config_path} must be a mapping")
+            from_file = loaded
+        return cls.model_validate({**from_file, **given})

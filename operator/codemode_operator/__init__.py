@@ -1,0 +1,1 @@
+"""The CodeModeRollout operator: kopf handlers and adapters around a pure rollout core."""

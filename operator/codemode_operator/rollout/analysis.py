@@ -1,0 +1,131 @@
+"""When a check is due, and turning its counts into the running tests and a verdict."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import conditions, phases, verdict
+from .conditions import ANALYSIS_PASSING
+from .duration import format_duration
+from .observations import Counts, MetricsFailure, MetricsSample
+from .spec import RolloutSpec
+from .status import MetricAnalysis, RolloutStatus, VersionCounts
+from .tick import Tick
+
+
+@dataclass(frozen=True)
+class Window:
+    """The counts to fetch: increases over [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+def metrics_window(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> Window | None:
+    """For the handlers: the window to query this tick, or None when no check is due."""
+    start = status.analysis.window_start
+    if spec.analysis is None or status.phase not in ("Progressing", "Paused") or start is None:
+        return None
+    return Window(start, now) if now - start >= spec.analysis.interval else None
+
+
+def check(t: Tick) -> None:
+    sample = t.observations.metrics
+    if metrics_window(t.spec, t.status, t.now) is None or sample is None:
+        return
+    if isinstance(sample, MetricsFailure):
+        _unavailable(t, sample.reason)
+    elif sample.start == t.status.analysis.window_start and sample.end > sample.start:
+        _consume(t, sample)
+
+
+def _counts(counts: Counts) -> VersionCounts:
+    return VersionCounts(**counts.model_dump())
+
+
+def _consume(t: Tick, sample: MetricsSample) -> None:
+    spec, record = t.spec.analysis, t.status.analysis
+    assert spec is not None  # a sample is only asked for when analysis is configured
+    if record.null_ratio != 1 + spec.tolerance:
+        # Sums against another θ0 mean nothing now: restart the tests (and say so).
+        t.emit("AnalysisRestarted", f"tolerance is now {spec.tolerance}")
+        record = t.status.analysis = verdict.new_record(spec.alpha, spec.tolerance).model_copy(
+            update={"window_start": record.window_start, "step_canary_requests": 0}
+        )
+    if record.metrics_unavailable_since is not None:
+        t.emit("MetricsRecovered", "Prometheus answers again")
+    canary, stable = _counts(sample.canary), _counts(sample.stable)
+    tests = {
+        "errors": (verdict.ERRORS, canary.errors, stable.errors),
+        "infra_errors": (verdict.INFRA_ERRORS, canary.infra_errors, stable.infra_errors),
+    }
+    updated = {
+        name: verdict.update(
+            getattr(record, name),
+            test,
+            canary=(canary.requests, canary_errors),
+            stable=(stable.requests, stable_errors),
+            null_ratio=record.null_ratio,
+            alpha=spec.alpha,
+        )
+        for name, (test, canary_errors, stable_errors) in tests.items()
+    }
+    canary_total = record.canary_total + canary
+    cap = spec.max_canary_infra_errors
+    cap_exceeded = cap is not None and canary_total.infra_errors > cap
+    step_requests = record.step_canary_requests + canary.requests
+    outcome = verdict.overall(
+        *updated.values(), cap_exceeded=cap_exceeded, enough_data=step_requests >= spec.min_requests
+    )
+    message = _message(updated["errors"], updated["infra_errors"], canary_total, cap_exceeded)
+    t.status.analysis = record.model_copy(
+        update={
+            **updated,
+            "window_start": sample.end,
+            "last_check_at": t.now,
+            "canary": canary,
+            "stable": stable,
+            "canary_total": canary_total,
+            "stable_total": record.stable_total + stable,
+            "step_canary_requests": step_requests,
+            "verdict": outcome,
+            "message": message,
+            "metrics_unavailable_since": None,
+            "metrics_unavailable_reason": None,
+        }
+    )
+    passing = {"Pass": "True", "Fail": "False", "Inconclusive": "Unknown"}[outcome]
+    conditions.set_condition(t.status, ANALYSIS_PASSING, passing, outcome, message, t.now)
+    if outcome == "Fail":
+        phases.roll_back(t, "AnalysisFailed", message)
+
+
+def _message(
+    errors: MetricAnalysis, infra: MetricAnalysis, canary_total: VersionCounts, cap_exceeded: bool
+) -> str:
+    parts = [
+        f"{name}: v2 {m.canary_rate:.3%} vs v1 {m.stable_rate:.3%}, "
+        f"e={m.e_value:.3g} (fail at {m.threshold:.3g}), p={m.p_value:.3g}"
+        for name, m in (("errors", errors), ("infra errors", infra))
+    ]
+    if cap_exceeded:
+        parts.append(f"v2 infra errors {canary_total.infra_errors} over the cap")
+    return "; ".join(parts)
+
+
+def _unavailable(t: Tick, reason: str) -> None:
+    """Hold (never promote) while Prometheus fails; after `after`, hold or roll back."""
+    assert t.spec.analysis is not None
+    record, policy = t.status.analysis, t.spec.analysis.on_metrics_unavailable
+    if record.metrics_unavailable_since is None:
+        record.metrics_unavailable_since = t.now
+        t.emit("MetricsUnavailable", reason, "Warning")
+    record.metrics_unavailable_reason = reason
+    since = record.metrics_unavailable_since
+    message = f"metrics unavailable since {since.isoformat()}: {reason}"
+    conditions.set_condition(
+        t.status, ANALYSIS_PASSING, "Unknown", "MetricsUnavailable", message, t.now
+    )
+    if policy.action == "Rollback" and t.now - since >= policy.after:
+        phases.roll_back(
+            t, "MetricsUnavailable", f"no metrics for {format_duration(t.now - since)}: {reason}"
+        )

@@ -1,0 +1,116 @@
+"""`spec` of a CodeModeRollout, as docs/resource.md writes it; defaults are the seed's plan."""
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from .duration import Duration
+from .model import CrdModel
+
+
+class BackendRef(CrdModel):
+    deployment: str
+    service: str
+
+
+class GatewayAPIRouter(CrdModel):
+    http_route: str
+
+
+class ReplicasRouter(CrdModel):
+    total: int = Field(ge=1)
+
+
+class Router(CrdModel):
+    type: Literal["gatewayAPI", "replicas"] = "gatewayAPI"
+    gateway_api: GatewayAPIRouter | None = Field(default=None, alias="gatewayAPI")
+    replicas: ReplicasRouter | None = None
+
+
+class Pause(CrdModel):
+    duration: Duration | None = None
+    until_approved: bool = False
+
+
+class JobGate(CrdModel):
+    template: dict[str, Any]
+
+
+class Gate(CrdModel):
+    job: JobGate
+
+
+class Step(CrdModel):
+    weight: int = Field(ge=1, le=100)
+    pause: Pause | None = None
+    gates: list[Gate] = []
+
+    @property
+    def manual(self) -> bool:
+        return self.pause is not None and self.pause.until_approved
+
+    @property
+    def dwell(self) -> timedelta:
+        return self.pause.duration if self.pause and self.pause.duration else timedelta(0)
+
+
+def seed_steps() -> list[Step]:
+    return [
+        Step(weight=5, pause=Pause(duration=timedelta(minutes=30))),
+        Step(weight=25, pause=Pause(duration=timedelta(hours=1))),
+        Step(weight=50, pause=Pause(duration=timedelta(hours=2))),
+        Step(weight=100),
+    ]
+
+
+class Prometheus(CrdModel):
+    address: str = "http://prometheus.monitoring:9090"
+    timeout: Duration = timedelta(seconds=10)
+
+
+class Queries(CrdModel):
+    requests: str | None = None
+    errors: str | None = None
+    infra_errors: str | None = None
+
+
+class OnMetricsUnavailable(CrdModel):
+    after: Duration = timedelta(minutes=10)
+    action: Literal["Hold", "Rollback"] = "Hold"
+
+
+class Analysis(CrdModel):
+    interval: Duration = timedelta(minutes=1)
+    prometheus: Prometheus = Prometheus()
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+    tolerance: float = Field(default=0.0, ge=0)
+    min_requests: int = Field(default=200, ge=0)
+    max_canary_infra_errors: int | None = Field(default=None, ge=0)
+    selector: str = ""
+    queries: Queries = Queries()
+    on_metrics_unavailable: OnMetricsUnavailable = OnMetricsUnavailable()
+
+
+class ScaleDownStable(CrdModel):
+    after: Duration | None = timedelta(hours=168)
+
+
+class RolloutSpec(CrdModel):
+    stable: BackendRef
+    canary: BackendRef
+    router: Router = Router()
+    steps: list[Step] = Field(default_factory=seed_steps, min_length=1)
+    paused: bool = False
+    progress_deadline: Duration = timedelta(minutes=10)
+    # None: steps advance on time, readiness and gates only (no metric gating), as in Argo.
+    analysis: Analysis | None = None
+    scale_down_stable: ScaleDownStable = ScaleDownStable()
+
+    @field_validator("steps")
+    @classmethod
+    def _ends_at_full_weight(cls, steps: list[Step]) -> list[Step]:
+        # Succeeded means all traffic on v2, so the plan must end there.
+        if steps[-1].weight != 100:
+            raise ValueError("the last step must have weight 100")
+        return steps

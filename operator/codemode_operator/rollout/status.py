@@ -1,0 +1,108 @@
+"""`status` of a CodeModeRollout: all progress lives here, so a restarted operator resumes."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from .model import CrdModel
+
+Phase = Literal["Pending", "Progressing", "Paused", "Succeeded", "RolledBack", "Aborted"]
+ACTIVE_PHASES: tuple[Phase, ...] = ("Pending", "Progressing", "Paused")
+Verdict = Literal["Pass", "Fail", "Inconclusive"]
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+
+class Condition(CrdModel):
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str = ""
+    last_transition_time: datetime
+
+
+class VersionCounts(CrdModel):
+    requests: int = 0
+    errors: int = 0
+    infra_errors: int = 0
+
+    def __add__(self, other: "VersionCounts") -> "VersionCounts":
+        return VersionCounts(
+            requests=self.requests + other.requests,
+            errors=self.errors + other.errors,
+            infra_errors=self.infra_errors + other.infra_errors,
+        )
+
+
+class MetricAnalysis(CrdModel):
+    """One metric's test since the rollout started; `logLikelihoodRatios` is its running state."""
+
+    log_likelihood_ratios: list[float] = []
+    canary_requests: int = 0
+    stable_requests: int = 0
+    canary_errors: int = 0
+    stable_errors: int = 0
+    canary_rate: float = 0.0
+    stable_rate: float = 0.0
+    log_e_value: float = 0.0
+    max_log_e_value: float = 0.0
+    e_value: float = 1.0
+    p_value: float = 1.0
+    threshold: float = 0.0
+    verdict: Verdict = "Inconclusive"
+
+
+class AnalysisRecord(CrdModel):
+    window_start: datetime | None = None
+    last_check_at: datetime | None = None
+    null_ratio: float = 1.0
+    canary: VersionCounts = VersionCounts()
+    stable: VersionCounts = VersionCounts()
+    canary_total: VersionCounts = VersionCounts()
+    stable_total: VersionCounts = VersionCounts()
+    step_canary_requests: int = 0
+    errors: MetricAnalysis = MetricAnalysis()
+    infra_errors: MetricAnalysis = MetricAnalysis()
+    verdict: Verdict = "Inconclusive"
+    message: str = ""
+    metrics_unavailable_since: datetime | None = None
+    metrics_unavailable_reason: str | None = None
+
+
+class HistoryEntry(CrdModel):
+    time: datetime
+    from_: str = Field(alias="from")
+    to: str
+    reason: str
+
+
+class LastRequest(CrdModel):
+    name: str
+    at: datetime
+    outcome: Literal["Applied", "Refused"]
+    message: str = ""
+    cleared: bool = False
+
+
+class RolloutStatus(CrdModel):
+    phase: Phase | None = None
+    attempt: int = 0
+    step_index: int = 0
+    step_count: int | None = None
+    step: str | None = None
+    canary_weight: int = 0
+    canary_revision: str | None = None
+    step_started_at: datetime | None = None
+    step_ends_at: datetime | None = None
+    step_remaining: str | None = None
+    step_approved: bool = False
+    paused_at: datetime | None = None
+    readiness_wait_since: datetime | None = None
+    succeeded_at: datetime | None = None
+    stable_scaled_down_at: datetime | None = None
+    stable_replicas: int | None = None
+    analysis: AnalysisRecord = AnalysisRecord()
+    conditions: list[Condition] = []
+    history: list[HistoryEntry] = []
+    last_request: LastRequest | None = None
+    observed_generation: int | None = None

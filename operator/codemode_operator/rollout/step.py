@@ -1,0 +1,106 @@
+"""The current step: entering it, its dwell, and what it still waits for."""
+
+from datetime import datetime, timedelta
+
+from . import conditions, phases
+from .actions import RunGateJob
+from .conditions import PROGRESSING
+from .duration import format_duration
+from .observations import REQUEST_ANNOTATION
+from .spec import RolloutSpec
+from .status import RolloutStatus
+from .tick import Tick
+
+
+def remaining(status: RolloutStatus, now: datetime) -> timedelta | None:
+    if status.step_ends_at is None:
+        return None
+    return max(timedelta(0), status.step_ends_at - now)
+
+
+def describe(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> None:
+    """The printer columns: `step` ("2/4") and `stepRemaining` ("12m")."""
+    status.step_count = len(spec.steps)
+    status.step = f"{status.step_index + 1}/{status.step_count}"
+    left = remaining(status, now) if status.phase in ("Progressing", "Paused") else None
+    status.step_remaining = format_duration(left) if left is not None else None
+
+
+def ends_at(t: Tick) -> datetime | None:
+    """A timed step ends after its dwell; a manual one when approved (None until then)."""
+    started = t.status.step_started_at
+    return None if t.step.manual or started is None else started + t.step.dwell
+
+
+def enter(t: Tick, index: int) -> None:
+    before = t.label()
+    status = t.status
+    status.step_index = index
+    status.step_started_at = t.now
+    status.step_approved = False
+    status.step_ends_at = ends_at(t)
+    # A new weight starts a new analysis interval: one interval never mixes two shares.
+    status.analysis.window_start = t.now
+    status.analysis.step_canary_requests = 0
+    last = index == len(t.spec.steps) - 1
+    if last:
+        status.phase = "Succeeded"
+    elif status.phase == "Paused":
+        status.paused_at = t.now  # the new dwell starts counting when resumed
+    else:
+        status.phase = "Progressing"
+    if last:
+        status.succeeded_at = t.now
+        status.step_ends_at = None
+        conditions.set_condition(
+            status, PROGRESSING, False, "Succeeded", "all traffic on v2", t.now
+        )
+    weight = t.step.weight
+    t.record(before, "Succeeded" if last else "StepStarted", f"step {index + 1}: {weight}% to v2")
+
+
+def _holding(t: Tick) -> tuple[str, str] | None:
+    """Why the current step may not end yet, or None."""
+    status, analysis = t.status, t.status.analysis
+    if t.step.manual and not status.step_approved:
+        return "WaitingForApproval", f"annotate {REQUEST_ANNOTATION}=promote to go on"
+    left = remaining(status, t.now)
+    if left:
+        return "Dwelling", f"{format_duration(left)} left at {t.step.weight}%"
+    if analysis.metrics_unavailable_since is not None:
+        return "MetricsUnavailable", f"no metrics: {analysis.metrics_unavailable_reason}"
+    needed = t.spec.analysis.min_requests if t.spec.analysis else 0
+    if analysis.step_canary_requests < needed:
+        return "WaitingForData", f"{analysis.step_canary_requests}/{needed} v2 requests this step"
+    return None
+
+
+def _gates_open(t: Tick, index: int) -> bool:
+    """Start the step's gate Jobs; True once all succeeded. A failed gate rolls back."""
+    waiting = False
+    for gate_index in range(len(t.spec.steps[index].gates)):
+        job = t.observations.gate(index, gate_index)
+        if job is None:
+            t.actions.append(RunGateJob(index, gate_index, t.status.attempt))
+        if job is None or job.result == "Running":
+            waiting = True
+        elif job.result == "Failed":
+            phases.roll_back(t, "GateFailed", f"gate {gate_index} of step {index + 1} failed")
+            return False
+    return not waiting
+
+
+def advance(t: Tick, ready: bool) -> None:
+    """Start the first step, or end the current one, when nothing holds it."""
+    started = t.status.phase == "Progressing"
+    target = t.status.step_index + 1 if started else 0
+    hold = _holding(t) if started else None
+    if hold is None and not ready:
+        hold = "WaitingForReady", "v2 is not Ready"
+    if hold is None and not _gates_open(t, target):
+        hold = "WaitingForGates", f"gate Jobs of step {target + 1}"
+    if hold is None:
+        enter(t, target)
+        hold = _holding(t) if t.status.phase == "Progressing" else None
+    if hold is not None and t.active:
+        conditions.set_condition(t.status, PROGRESSING, True, *hold, t.now)

@@ -1,0 +1,50 @@
+"""One call of decide: the inputs, the status being rewritten and the actions so far."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from . import history, weight
+from .actions import ORDER, Action, Emit
+from .observations import Observations
+from .spec import RolloutSpec, Step
+from .status import ACTIVE_PHASES, RolloutStatus
+
+
+@dataclass
+class Tick:
+    spec: RolloutSpec
+    status: RolloutStatus
+    observations: Observations
+    now: datetime
+    actions: list[Action] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.status.phase in ACTIVE_PHASES
+
+    @property
+    def step(self) -> Step:
+        return self.spec.steps[self.status.step_index]
+
+    def label(self) -> str:
+        return history.label(self.status, weight.desired(self.spec, self.status))
+
+    def emit(
+        self, reason: str, message: str, type_: Literal["Normal", "Warning"] = "Normal"
+    ) -> None:
+        self.actions.append(Emit(type_, reason, message))
+
+    def record(
+        self,
+        before: str,
+        reason: str,
+        message: str,
+        type_: Literal["Normal", "Warning"] = "Normal",
+    ) -> None:
+        """A transition: one history entry and one event."""
+        history.append(self.status, self.now, before, self.label(), reason)
+        self.emit(reason, message, type_)
+
+    def ordered_actions(self) -> tuple[Action, ...]:
+        return tuple(sorted(self.actions, key=lambda a: ORDER.index(type(a))))

@@ -1,0 +1,92 @@
+"""Verdicts of the two tests (all errors, infra errors) and the overall one."""
+
+import math
+from dataclasses import dataclass
+
+from . import statistics
+from .statistics import Prior
+from .status import AnalysisRecord, MetricAnalysis, Verdict
+
+
+@dataclass(frozen=True)
+class MetricTest:
+    prior: Prior
+    alpha_share: float  # of the rollout's alpha; the shares of all tests add up to 1
+
+    def threshold(self, alpha: float) -> float:
+        return 1 / (alpha * self.alpha_share)
+
+
+# Tuned by benchmarks/bench_analysis.py (docs/analysis.md): most mass near 2x for all errors,
+# where small baseline rates make evidence slow; infra errors are rarer and regress by 10x.
+ERRORS = MetricTest(Prior((1.7, 2.0, 2.5, 5.0), (0.15, 0.6, 0.15, 0.1)), alpha_share=0.9)
+INFRA_ERRORS = MetricTest(Prior((5.0, 10.0, 20.0), (0.25, 0.5, 0.25)), alpha_share=0.1)
+
+
+def start(test: MetricTest, alpha: float) -> MetricAnalysis:
+    return MetricAnalysis(
+        log_likelihood_ratios=[0.0] * len(test.prior.ratios), threshold=test.threshold(alpha)
+    )
+
+
+def new_record(alpha: float, tolerance: float) -> AnalysisRecord:
+    """The analysis of a new rollout: nothing seen, every test at e = 1."""
+    return AnalysisRecord(
+        null_ratio=1 + tolerance,
+        errors=start(ERRORS, alpha),
+        infra_errors=start(INFRA_ERRORS, alpha),
+    )
+
+
+def update(
+    state: MetricAnalysis,
+    test: MetricTest,
+    *,
+    canary: tuple[int, int],
+    stable: tuple[int, int],
+    null_ratio: float,
+    alpha: float,
+) -> MetricAnalysis:
+    """Fold one interval's (requests, errors) per version into the metric's running test."""
+    (canary_requests, canary_errors), (stable_requests, stable_errors) = canary, stable
+    requests = canary_requests + stable_requests
+    share = canary_requests / requests if requests else 0.0
+    sums = statistics.add(
+        state.log_likelihood_ratios,
+        statistics.log_likelihood_ratios(
+            canary_errors, stable_errors, share, null_ratio, test.prior
+        ),
+    )
+    log_e = statistics.log_e_value(sums, test.prior)
+    max_log_e = max(state.max_log_e_value, log_e)
+    threshold = test.threshold(alpha)
+    totals = (
+        state.canary_requests + canary_requests,
+        state.stable_requests + stable_requests,
+        state.canary_errors + canary_errors,
+        state.stable_errors + stable_errors,
+    )
+    verdict: Verdict = "Fail" if log_e >= math.log(threshold) else "Pass"
+    return MetricAnalysis(
+        log_likelihood_ratios=list(sums),
+        canary_requests=totals[0],
+        stable_requests=totals[1],
+        canary_errors=totals[2],
+        stable_errors=totals[3],
+        canary_rate=totals[2] / totals[0] if totals[0] else 0.0,
+        stable_rate=totals[3] / totals[1] if totals[1] else 0.0,
+        log_e_value=log_e,
+        max_log_e_value=max_log_e,
+        e_value=math.exp(min(log_e, 700.0)),
+        p_value=statistics.p_value(max_log_e),
+        threshold=threshold,
+        # No interval yet where errors could come from either version: no evidence either way.
+        verdict=verdict if any(sums) else "Inconclusive",
+    )
+
+
+def overall(*tests: MetricAnalysis, cap_exceeded: bool, enough_data: bool) -> Verdict:
+    """Fail on any evidence of a regression; Pass needs enough v2 data too (none is no pass)."""
+    if cap_exceeded or any(t.verdict == "Fail" for t in tests):
+        return "Fail"
+    return "Pass" if enough_data else "Inconclusive"

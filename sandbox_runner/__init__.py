@@ -1,0 +1,1 @@
+"""Sandbox runner: runs model-written code in one killable Deno process per execution."""

@@ -1,0 +1,189 @@
+// The in-isolate shim. One Deno process runs exactly one job and is then killed by the runner.
+//
+// Protocol (stdout, one line per frame): the shim prints "@@READY" once it waits for its job;
+// the runner writes the job as JSON on stdin and closes it; every later frame is
+// "<nonce> <json>" where the nonce comes from the job, so text the code writes to stdout
+// directly can never pass for a frame.
+//
+// Nothing here may import a string-literal specifier: Deno loads the main module's statically
+// visible imports without a permission check, which would let later dynamic imports of those
+// files bypass --deny-read.
+
+interface Job {
+  code: string;
+  language: "javascript" | "typescript";
+  sdk: string;
+  token: string;
+  maxApiCalls: number;
+  maxOutputBytes: number;
+  nonce: string;
+}
+
+type ErrorKind = "user" | "api" | "infra";
+
+// Captured before the code runs so that tampering with globals cannot redirect the shim.
+const realFetch = globalThis.fetch;
+const stringify = JSON.stringify;
+const parse = JSON.parse;
+const inspect = Deno.inspect;
+const realExit = Deno.exit;
+const stdout = Deno.stdout;
+const writeSync = stdout.writeSync;
+const encoder = new TextEncoder();
+const encode = TextEncoder.prototype.encode;
+const apply = Reflect.apply;
+const kindOf = new WeakMap<object, ErrorKind>();
+const getKind = WeakMap.prototype.get;
+const setKind = WeakMap.prototype.set;
+
+function writeLine(text: string): void {
+  const bytes: Uint8Array = apply(encode, encoder, [text + "\n"]);
+  let offset = 0;
+  while (offset < bytes.length) {
+    offset += apply(writeSync, stdout, [bytes.subarray(offset)]);
+  }
+}
+
+function brand<E extends Error>(error: E, kind: ErrorKind): E {
+  apply(setKind, kindOf, [error, kind]);
+  return error;
+}
+
+class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly operationId: string,
+    readonly body: unknown,
+  ) {
+    super(message);
+  }
+}
+
+function proxyError(message: string): Error {
+  const error = new Error(message);
+  error.name = "ProxyError";
+  return brand(error, "infra");
+}
+
+function callLimitError(limit: number): Error {
+  const error = new Error(`this execution may make at most ${limit} API calls`);
+  error.name = "ApiCallLimitError";
+  return brand(error, "user");
+}
+
+async function main(): Promise<void> {
+  const callUrl = Deno.args[0].replace(/\/+$/, "") + "/proxy/v1/call";
+  writeLine("@@READY");
+  const raw = await new Response(Deno.stdin.readable).text();
+  if (raw === "") realExit(0); // the runner went away before handing over a job
+  const job: Job = parse(raw);
+  const frame = (payload: Record<string, unknown>): void =>
+    writeLine(job.nonce + " " + stringify(payload));
+
+  let outputBytes = 0;
+  let truncated = false;
+  const emit = (...args: unknown[]): void => {
+    if (truncated) return;
+    const line = args.map((a) => (typeof a === "string" ? a : inspect(a, { depth: 6 }))).join(" ");
+    const size: number = apply(encode, encoder, [line]).length;
+    if (outputBytes + size > job.maxOutputBytes) {
+      truncated = true;
+      frame({ t: "log", line: `[output truncated: more than ${job.maxOutputBytes} bytes]` });
+      return;
+    }
+    outputBytes += size;
+    frame({ t: "log", line });
+  };
+  for (const level of ["log", "info", "warn", "error", "debug", "trace", "dir", "table"] as const) {
+    console[level] = emit;
+  }
+  console.assert = (condition?: unknown, ...args: unknown[]): void => {
+    if (!condition) emit("Assertion failed:", ...args);
+  };
+
+  let calls = 0;
+  const call = async (operationId: string, params: unknown = {}): Promise<unknown> => {
+    calls += 1;
+    if (calls > job.maxApiCalls) throw callLimitError(job.maxApiCalls);
+    let response: Response;
+    try {
+      response = await realFetch(callUrl, {
+        method: "POST",
+        headers: { authorization: `Bearer ${job.token}`, "content-type": "application/json" },
+        body: stringify({ operationId: String(operationId), params: params ?? {} }),
+      });
+    } catch (error) {
+      throw proxyError(`api-proxy unreachable: ${(error as Error).message}`);
+    }
+    if (response.status === 429) throw callLimitError(job.maxApiCalls);
+    if (response.status === 401) throw proxyError("api-proxy rejected the capability token");
+    if (!response.ok) throw proxyError(`api-proxy answered HTTP ${response.status}`);
+    let answer: { status?: number; body?: unknown; error?: { kind?: string; message?: string } };
+    try {
+      answer = parse(await response.text());
+    } catch {
+      throw proxyError("api-proxy answered with invalid JSON");
+    }
+    if (answer.error?.kind === "api") {
+      const message = answer.error.message ?? `${operationId} failed with ${answer.status}`;
+      throw brand(new ApiError(message, answer.status ?? 0, operationId, answer.body), "api");
+    }
+    if (answer.error) throw proxyError(answer.error.message ?? "backend failure");
+    return answer.body;
+  };
+
+  const mediaType = job.language === "javascript" ? "application/javascript" : "application/typescript";
+  const moduleUrl = (source: string, type: string): string =>
+    `data:${type},` + encodeURIComponent(source);
+  const fail = (error: unknown): void => {
+    const isObject = typeof error === "object" && error !== null;
+    const kind: ErrorKind = (isObject && apply(getKind, kindOf, [error])) || "user";
+    const details: Record<string, unknown> = {
+      kind,
+      name: isObject ? String((error as Error).name ?? "Error") : "Error",
+      message: String(isObject ? (error as Error).message : error).slice(0, 4000),
+    };
+    if (error instanceof ApiError && kind === "api") {
+      details.status = error.status;
+      details.operationId = error.operationId;
+    }
+    frame({ t: "result", ok: false, error: details, truncated });
+    realExit(0);
+  };
+  // An error thrown from a timer or a forgotten promise still ends the job with a result.
+  globalThis.addEventListener("error", (event) => fail(event.error));
+  globalThis.addEventListener("unhandledrejection", (event) => fail(event.reason));
+
+  try {
+    const sdk = job.sdk.trim() === "" ? {} : await import(moduleUrl(job.sdk, "application/typescript"));
+    const factory = sdk.createClient ?? sdk.default;
+    // Without a generated client every property of `api` is an operation by its operationId.
+    const api = typeof factory === "function"
+      ? factory(call)
+      : new Proxy({}, { get: (_t, op) => (params?: unknown) => call(String(op), params) });
+    Object.defineProperty(globalThis, "ApiError", { value: ApiError });
+    Deno.exit = () => {
+      throw new Error("Deno.exit is not available in the sandbox");
+    };
+    const userModule = await import(
+      moduleUrl(`export default async function (api) {\n${job.code}\n}`, mediaType)
+    );
+    const result = await userModule.default(api);
+    let text: string = stringify(result) ?? "null";
+    let resultTruncated = false;
+    if (text.length > job.maxOutputBytes) {
+      text = stringify(
+        text.slice(0, job.maxOutputBytes) + `…[result truncated: ${text.length} characters]`,
+      );
+      resultTruncated = true;
+    }
+    frame({ t: "result", ok: true, result: parse(text), truncated: truncated || resultTruncated });
+  } catch (error) {
+    fail(error);
+  }
+  realExit(0);
+}
+
+await main();

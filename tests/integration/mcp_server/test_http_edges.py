@@ -1,0 +1,59 @@
+"""Malformed and hostile HTTP: 4xx, never a crash; the proxy reaches spec operations only."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.integration.mcp_server.conftest import Stack, http_get, mcp_session
+
+pytestmark = pytest.mark.slow
+
+_MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+
+async def _post(url: str, content: bytes | str, headers: dict[str, str]) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=10) as client:
+        return await client.post(url, content=content, headers=headers)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[]", b'{"jsonrpc": "2.0"}', b'{"jsonrpc":"2.0","id":1,"method":7}', b""],
+)
+async def test_malformed_mcp_requests_get_4xx(stack: Stack, body: bytes) -> None:
+    answer = await _post(f"{stack.v2.url}/mcp", body, _MCP_HEADERS)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert (await http_get(f"{stack.v2.url}/healthz")).status_code == 200
+
+
+async def test_foreign_host_header_is_refused(stack: Stack) -> None:
+    headers = {**_MCP_HEADERS, "host": "evil.example.com"}
+    answer = await _post(f"{stack.v2.url}/mcp", b"{}", headers)
+    assert 400 <= answer.status_code < 500
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        ({}, b'{"operationId": "listRegions"}', 401),
+        ({"authorization": "Bearer forged"}, b'{"operationId": "listRegions"}', 401),
+        ({"authorization": "Bearer forged"}, b"{oops", 400),
+        ({"authorization": "Bearer forged"}, b'{"params": {}}', 400),
+    ],
+)
+async def test_proxy_refuses_bad_calls(
+    stack: Stack, headers: dict[str, str], body: bytes, status: int
+) -> None:
+    answer = await _post(f"{stack.v2.url}/proxy/v1/call", body, headers)
+    assert answer.status_code == status
+    assert answer.json()["error"]["kind"] in ("user", "timeout")
+
+
+async def test_path_parameters_cannot_escape_the_operation(stack: Stack) -> None:
+    """A path parameter is one encoded segment: no traversal to other routes (e.g. /admin)."""
+    async with mcp_session(stack.v2.url) as session:
+        result = await session.call_tool("getDeployment", {"deploymentId": "../admin/faults"})
+    assert result.is_error
+    assert result.structured_content["error"]["kind"] == "api"
+    assert result.structured_content["error"]["status"] == 404

@@ -1,0 +1,52 @@
+"""The sandbox runner going away: execute fails as infra, the server stays up, /readyz says 503."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.mcp_server.conftest import (
+    SAMPLE_SPEC,
+    Stack,
+    free_port,
+    http_get,
+    mcp_server_process,
+    mcp_session,
+    metric_value,
+    runner_process,
+    write_config,
+)
+
+pytestmark = pytest.mark.slow
+
+
+async def test_stopped_runner_is_infra_and_not_ready(stack: Stack, tmp_path: Path) -> None:
+    port = free_port()
+    runner = runner_process(tmp_path, "runner-doomed", port).start(seconds=60)
+    config = write_config(tmp_path / "cfg", SAMPLE_SPEC, backendUrl=stack.backend.url)
+    server = mcp_server_process(tmp_path, "mcp-doomed", "v2", config, runner.url, port).start()
+    try:
+        async with mcp_session(server.url) as session:
+            before = await session.call_tool("execute", {"code": "return 1 + 1;"})
+            assert before.structured_content["result"] == 2
+            assert (await http_get(f"{server.url}/readyz")).status_code == 200
+            runner.stop()
+            after = await session.call_tool("execute", {"code": "return 1 + 1;"})
+            searched = await session.call_tool("search", {"query": "list projects"})
+        assert after.is_error
+        assert after.structured_content["error"]["kind"] == "infra"
+        assert "sandbox runner" in after.content[0].text
+        assert not searched.is_error  # the server stays up and useful
+        assert (await http_get(f"{server.url}/healthz")).status_code == 200
+        assert (await http_get(f"{server.url}/readyz")).status_code == 503
+        metrics = (await http_get(f"{server.url}/metrics")).text
+        assert (
+            metric_value(
+                metrics, "mcp_tool_calls_total", tool="execute", outcome="error", error_kind="infra"
+            )
+            == 1
+        )
+    finally:
+        server.stop()
+        runner.stop()

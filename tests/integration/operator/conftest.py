@@ -1,0 +1,286 @@
+"""The operator as a real process against the real control plane, plus the objects it rolls."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from devcluster import prometheus
+from devcluster.cluster import ControlPlane
+from devcluster.processes import ManagedProcess, free_port, spawn, wait_until
+
+REPO = Path(__file__).resolve().parents[3]
+OPERATOR_START_TIMEOUT = 60
+
+
+@pytest.fixture(scope="session")
+def rollout_crds(control_plane: ControlPlane, gateway_crds: None) -> None:
+    for crd in sorted((REPO / "crds").glob("*.yaml")):
+        control_plane.kubectl("apply", "--server-side", "-f", str(crd))
+    control_plane.kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s", "crd/codemoderollouts.codemode.io"
+    )
+
+
+class Operator:
+    """`python -m codemode_operator` for one namespace; kill() is a SIGKILL, start() again."""
+
+    def __init__(self, cp: ControlPlane, namespace: str, logs: Path, tick: float = 0.5) -> None:
+        self.cp, self.namespace, self.logs, self.tick = cp, namespace, logs, tick
+        self.process: ManagedProcess | None = None
+        self.metrics_url = ""
+
+    def start(self) -> None:
+        metrics, live = free_port(), free_port()
+        self.metrics_url = f"http://127.0.0.1:{metrics}/metrics"
+        self.process = spawn(
+            "operator",
+            [
+                sys.executable,
+                "-m",
+                "codemode_operator",
+                "--standalone",
+                f"--tick={self.tick}",
+                f"--namespace={self.namespace}",
+                f"--metrics-port={metrics}",
+                "--metrics-host=127.0.0.1",
+                f"--liveness=http://127.0.0.1:{live}/healthz",
+            ],
+            self.logs,
+            env=self.cp.env,
+            cwd=REPO,
+        )
+        process = self.process
+        wait_until(
+            "operator liveness",
+            lambda: httpx.get(f"http://127.0.0.1:{live}/healthz", timeout=2).is_success,
+            OPERATOR_START_TIMEOUT,
+            alive=process.ensure_running,
+        )
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+@pytest.fixture
+def operator(
+    control_plane: ControlPlane, rollout_crds: None, namespace: str, tmp_path: Path
+) -> Iterator[Operator]:
+    op = Operator(control_plane, namespace, tmp_path / "logs")
+    op.start()
+    try:
+        yield op
+    finally:
+        op.stop()
+
+
+def deployment(
+    name: str, version: str, replicas: int = 2, pool: str | None = None
+) -> dict[str, Any]:
+    pod_spec: dict[str, Any] = {
+        "containers": [{"name": "mcp", "image": f"registry.invalid/codemode-mcp:{version}"}],
+    }
+    if pool:  # no node carries the label until the test adds it: pods stay Pending
+        pod_spec["nodeSelector"] = {"codemode.io/pool": pool}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "mcp", "version": version}},
+            "template": {
+                "metadata": {"labels": {"app": "mcp", "version": version}},
+                "spec": pod_spec,
+            },
+        },
+    }
+
+
+def service(name: str, version: str | None) -> dict[str, Any]:
+    selector = {"app": "mcp", **({"version": version} if version else {})}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"selector": selector, "ports": [{"port": 80, "targetPort": 8000}]},
+    }
+
+
+def http_route(name: str = "mcp") -> dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": name},
+        "spec": {
+            "parentRefs": [{"name": "mcp-gateway"}],
+            "rules": [{"backendRefs": [{"name": "mcp-v1", "port": 80, "weight": 100}]}],
+        },
+    }
+
+
+def rollout(
+    name: str = "mcp",
+    router: str = "gatewayAPI",
+    steps: list[dict[str, Any]] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    routers = {
+        "gatewayAPI": {"type": "gatewayAPI", "gatewayAPI": {"httpRoute": "mcp"}},
+        "replicas": {"type": "replicas", "replicas": {"total": 4}},
+    }
+    body = {
+        "stable": {
+            "deployment": "mcp-v1",
+            "service": "mcp-v1" if router == "gatewayAPI" else "mcp",
+        },
+        "canary": {
+            "deployment": "mcp-v2",
+            "service": "mcp-v2" if router == "gatewayAPI" else "mcp",
+        },
+        "router": routers[router],
+        "steps": steps
+        or [{"weight": w, "pause": {"duration": "2s"}} for w in (5, 25, 50)] + [{"weight": 100}],
+        **spec,
+    }
+    return {
+        "apiVersion": "codemode.io/v1alpha1",
+        "kind": "CodeModeRollout",
+        "metadata": {"name": name},
+        "spec": body,
+    }
+
+
+def apply(cp: ControlPlane, namespace: str, *objects: dict[str, Any]) -> None:
+    cp.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(objects))
+
+
+def get(cp: ControlPlane, namespace: str, kind: str, name: str) -> dict[str, Any]:
+    return json.loads(cp.kubectl("get", kind, name, "-n", namespace, "-o", "json"))
+
+
+def wait_for(
+    what: str,
+    probe: Callable[[], Any],
+    timeout: float,
+    interval: float = 0.25,
+    show: Callable[[], Any] | None = None,
+) -> Any:
+    """Poll `probe` until it returns something truthy; bounded in time; `show` explains a miss."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    context = show() if show is not None else last
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {context!r}")
+
+
+class Watch:
+    """`kubectl get -w` in the background: every change of one field, in order, none missed."""
+
+    def __init__(
+        self, cp: ControlPlane, namespace: str, kind: str, name: str, jsonpath: str, logs: Path
+    ) -> None:
+        self.output = logs / f"watch-{kind}-{name}.txt"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.process = spawn(
+            f"watch-{kind}-{name}",
+            [
+                str(cp.bin_dir / "kubectl"),
+                f"--kubeconfig={cp.kubeconfig}",
+                "get",
+                kind,
+                name,
+                "-n",
+                namespace,
+                "--watch",
+                "-o",
+                f"jsonpath={jsonpath}{{'\\n'}}",
+            ],
+            logs,
+        )
+        self.log = self.process.log
+
+    def values(self) -> list[str]:
+        """Distinct successive values (a repeated event of the same value counts once)."""
+        lines = [line.strip() for line in self.log.read_text().splitlines() if line.strip()]
+        lines = [line for line in lines if not line.startswith(("E1", "W1", "I1"))]  # klog
+        return [v for i, v in enumerate(lines) if i == 0 or lines[i - 1] != v]
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+@pytest.fixture
+def watch(
+    control_plane: ControlPlane, namespace: str, tmp_path: Path
+) -> Iterator[Callable[..., Watch]]:
+    started: list[Watch] = []
+
+    def start(kind: str, name: str, jsonpath: str) -> Watch:
+        w = Watch(control_plane, namespace, kind, name, jsonpath, tmp_path / "watch")
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+ROUTE_WEIGHTS = "{.spec.rules[0].backendRefs[*].weight}"
+
+
+class Exporter:
+    """The metric-contract process (exporter.py) whose traffic the test steers."""
+
+    def __init__(self, logs: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = spawn(
+            "exporter",
+            [sys.executable, "-m", "tests.integration.operator.exporter", f"--port={self.port}"],
+            logs,
+            cwd=REPO,
+        )
+        wait_until(
+            "exporter",
+            lambda: httpx.get(f"{self.url}/metrics", timeout=2).is_success,
+            30,
+            alive=self.process.ensure_running,
+        )
+
+    def traffic(self, **versions: dict[str, float]) -> None:
+        httpx.post(f"{self.url}/config", json=versions, timeout=5).raise_for_status()
+
+
+@pytest.fixture
+def exporter(tmp_path: Path) -> Iterator[Exporter]:
+    e = Exporter(tmp_path / "logs")
+    yield e
+    e.process.stop()
+
+
+@pytest.fixture
+def prometheus_for_test(tmp_path: Path, exporter: Exporter) -> Iterator[prometheus.Prometheus]:
+    """A Prometheus of this test's own (it may be killed), scraping the exporter every second."""
+    prom = prometheus.start(
+        tmp_path / "prometheus", [prometheus.static_job("mcp", [f"127.0.0.1:{exporter.port}"])]
+    )
+    yield prom
+    prom.stop()

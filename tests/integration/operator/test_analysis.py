@@ -1,0 +1,194 @@
+"""Issue 8's acceptance: a real Prometheus scraping a real process, the operator deciding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from devcluster import prometheus
+from devcluster.cluster import ControlPlane
+from devcluster.prometheus import Prometheus
+
+from .conftest import (
+    ROUTE_WEIGHTS,
+    Exporter,
+    Operator,
+    Watch,
+    apply,
+    deployment,
+    get,
+    http_route,
+    rollout,
+    service,
+    wait_for,
+)
+
+TIMEOUT = 90
+HEALTHY = {"rps": 200, "errorRate": 0.01, "infraRate": 0.0}
+
+
+def _status(cp: ControlPlane, ns: str) -> dict[str, Any]:
+    return get(cp, ns, "cmr", "mcp").get("status", {})
+
+
+def _condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next((c for c in status.get("conditions", []) if c["type"] == kind), {})
+
+
+def _setup(
+    cp: ControlPlane,
+    ns: str,
+    prom: Prometheus,
+    dwell: str = "4s",
+    before_rollout: Callable[[], object] = lambda: None,
+    **analysis: Any,
+) -> None:
+    steps = [{"weight": w, "pause": {"duration": dwell}} for w in (5, 25, 50)] + [{"weight": 100}]
+    spec = {
+        "prometheus": {"address": prom.url, "timeout": "3s"},
+        "interval": "2s",
+        "minRequests": 20,
+        "onMetricsUnavailable": {"after": "1h", "action": "Hold"},
+        **analysis,
+    }
+    apply(
+        cp,
+        ns,
+        deployment("mcp-v1", "v1"),
+        deployment("mcp-v2", "v2"),
+        service("mcp-v1", "v1"),
+        service("mcp-v2", "v2"),
+        http_route(),
+    )
+    before_rollout()
+    apply(cp, ns, rollout(steps=steps, analysis=spec))
+
+
+def test_healthy_v2_succeeds(
+    control_plane: ControlPlane,
+    namespace: str,
+    operator: Operator,
+    exporter: Exporter,
+    prometheus_for_test: Prometheus,
+) -> None:
+    exporter.traffic(v1=HEALTHY, v2=HEALTHY)
+    _setup(control_plane, namespace, prometheus_for_test)
+    wait_for(
+        "Succeeded",
+        lambda: _status(control_plane, namespace).get("phase") == "Succeeded",
+        TIMEOUT,
+        show=lambda: _status(control_plane, namespace),
+    )
+    analysis = _status(control_plane, namespace)["analysis"]
+    assert analysis["canaryTotal"]["requests"] > 0 and analysis["stableTotal"]["requests"] > 0
+
+
+def test_infra_errors_at_25_roll_back(
+    control_plane: ControlPlane,
+    namespace: str,
+    operator: Operator,
+    exporter: Exporter,
+    prometheus_for_test: Prometheus,
+    watch: Callable[..., Watch],
+) -> None:
+    exporter.traffic(v1=HEALTHY, v2=HEALTHY)
+    watches: list[Watch] = []
+    _setup(
+        control_plane,
+        namespace,
+        prometheus_for_test,
+        dwell="20s",
+        before_rollout=lambda: watches.append(watch("httproute", "mcp", ROUTE_WEIGHTS)),
+    )
+    weights = watches[0]
+    wait_for(
+        "step 2 (25%)", lambda: _status(control_plane, namespace).get("canaryWeight") == 25, TIMEOUT
+    )
+    exporter.traffic(v2={"infraRate": 0.2})
+    status = wait_for(
+        "RolledBack",
+        lambda: (s := _status(control_plane, namespace)).get("phase") == "RolledBack" and s,
+        TIMEOUT,
+    )
+    wait_for(
+        "route back to v1", lambda: weights.values()[-1:] == ["100 0"], 10, show=weights.values
+    )
+    assert weights.values() == ["100", "95 5", "75 25", "100 0"]
+    infra = status["analysis"]["infraErrors"]
+    assert infra["verdict"] == "Fail" and infra["canaryErrors"] > 0
+    assert infra["eValue"] >= 1 / 0.01 / 2  # past the threshold of its half of alpha
+    assert _condition(status, "RolledBack")["status"] == "True"
+    events = control_plane.kubectl(
+        "get",
+        "events",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={range .items[*]}{.type} {.reason}: {.message}{'\\n'}{end}",
+    )
+    assert "Warning" in events and "infra" in events.lower()
+
+
+def test_prometheus_down_holds_then_continues(
+    control_plane: ControlPlane,
+    namespace: str,
+    operator: Operator,
+    exporter: Exporter,
+    prometheus_for_test: Prometheus,
+) -> None:
+    exporter.traffic(v1=HEALTHY, v2=HEALTHY)
+    _setup(control_plane, namespace, prometheus_for_test, dwell="6s")
+    wait_for("step 1", lambda: _status(control_plane, namespace).get("canaryWeight") == 5, TIMEOUT)
+    port = int(prometheus_for_test.url.rsplit(":", 1)[1])
+    prometheus_for_test.kill()
+    status = wait_for(
+        "hold on metrics",
+        lambda: (
+            (s := _status(control_plane, namespace))
+            and any(c.get("reason") == "MetricsUnavailable" for c in s.get("conditions", []))
+            and s
+        ),
+        TIMEOUT,
+    )
+    held_at = status["stepIndex"]
+    wait_for(
+        "dwell over while Prometheus is down",
+        lambda: _status(control_plane, namespace).get("stepRemaining") in ("0s", None),
+        TIMEOUT,
+    )
+    assert _status(control_plane, namespace)["stepIndex"] == held_at  # never advances blind
+    assert _status(control_plane, namespace)["phase"] == "Progressing"
+    again = prometheus.start(
+        prometheus_for_test.workdir,
+        [prometheus.static_job("mcp", [f"127.0.0.1:{exporter.port}"])],
+        port=port,
+    )
+    try:
+        wait_for(
+            "Succeeded",
+            lambda: _status(control_plane, namespace).get("phase") == "Succeeded",
+            TIMEOUT,
+        )
+    finally:
+        again.stop()
+
+
+def test_no_traffic_holds(
+    control_plane: ControlPlane,
+    namespace: str,
+    operator: Operator,
+    exporter: Exporter,
+    prometheus_for_test: Prometheus,
+) -> None:
+    _setup(control_plane, namespace, prometheus_for_test, dwell="2s")
+    wait_for("step 1", lambda: _status(control_plane, namespace).get("canaryWeight") == 5, TIMEOUT)
+    status = wait_for(
+        "waiting for data",
+        lambda: (
+            (s := _status(control_plane, namespace))
+            and _condition(s, "Progressing").get("reason") == "WaitingForData"
+            and s
+        ),
+        TIMEOUT,
+    )
+    assert status["stepIndex"] == 0 and status["phase"] == "Progressing"

@@ -1,0 +1,137 @@
+"""Issue 3's acceptance: the operator as a real process walks real objects step by step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from devcluster.cluster import ControlPlane
+
+from .conftest import (
+    ROUTE_WEIGHTS,
+    Operator,
+    Watch,
+    apply,
+    deployment,
+    get,
+    http_route,
+    rollout,
+    service,
+    wait_for,
+)
+
+STEP_TIMEOUT = 60
+
+
+def _phase(cp: ControlPlane, ns: str) -> str | None:
+    return get(cp, ns, "cmr", "mcp").get("status", {}).get("phase")
+
+
+def _gateway_setup(cp: ControlPlane, ns: str, canary_pool: str | None = None) -> None:
+    apply(
+        cp,
+        ns,
+        deployment("mcp-v1", "v1"),
+        deployment("mcp-v2", "v2", pool=canary_pool),
+        service("mcp-v1", "v1"),
+        service("mcp-v2", "v2"),
+        http_route(),
+    )
+
+
+def test_gateway_api_walk(
+    control_plane: ControlPlane, namespace: str, operator: Operator, watch: Callable[..., Watch]
+) -> None:
+    _gateway_setup(control_plane, namespace)
+    weights = watch("httproute", "mcp", ROUTE_WEIGHTS)
+    apply(control_plane, namespace, rollout())
+    wait_for("Succeeded", lambda: _phase(control_plane, namespace) == "Succeeded", STEP_TIMEOUT)
+    wait_for("last weight seen", lambda: weights.values()[-1:] == ["0 100"], 10)
+    assert weights.values() == ["100", "95 5", "75 25", "50 50", "0 100"]
+    status = get(control_plane, namespace, "cmr", "mcp")["status"]
+    assert status["canaryWeight"] == 100 and status["step"] == "4/4"
+    reasons = [h["reason"] for h in status["history"]]
+    assert reasons.count("StepStarted") == 3 and reasons[-1] == "Succeeded"
+
+
+def test_replicas_router_walk(
+    control_plane: ControlPlane, namespace: str, operator: Operator, watch: Callable[..., Watch]
+) -> None:
+    apply(
+        control_plane,
+        namespace,
+        deployment("mcp-v1", "v1", replicas=10),
+        deployment("mcp-v2", "v2", replicas=0),
+        service("mcp", None),
+    )
+    stable = watch("deploy", "mcp-v1", "{.spec.replicas}")
+    canary = watch("deploy", "mcp-v2", "{.spec.replicas}")
+    body = rollout(router="replicas")
+    body["spec"]["router"]["replicas"]["total"] = 10
+    apply(control_plane, namespace, body)
+    wait_for("Succeeded", lambda: _phase(control_plane, namespace) == "Succeeded", STEP_TIMEOUT)
+    wait_for("v1 at 0", lambda: stable.values()[-1:] == ["0"], 10)
+    assert stable.values() == ["10", "9", "8", "5", "0"]
+    assert canary.values() == ["0", "1", "2", "5", "10"]
+
+
+def test_waits_for_v2_ready_then_continues(
+    control_plane: ControlPlane, namespace: str, operator: Operator
+) -> None:
+    _gateway_setup(control_plane, namespace, canary_pool=namespace)
+    apply(control_plane, namespace, rollout())
+
+    def healthy() -> dict | None:
+        conditions = (
+            get(control_plane, namespace, "cmr", "mcp").get("status", {}).get("conditions", [])
+        )
+        return next((c for c in conditions if c["type"] == "Healthy"), None)
+
+    condition = wait_for("Healthy condition", healthy, STEP_TIMEOUT)
+    assert condition["status"] == "False" and condition["reason"] == "NotReady"
+    assert "0/2 available" in condition["message"]
+    assert get(control_plane, namespace, "cmr", "mcp")["status"]["phase"] == "Pending"
+    control_plane.kubectl("label", "node", "kwok-node-1", f"codemode.io/pool={namespace}")
+    try:
+        wait_for("Succeeded", lambda: _phase(control_plane, namespace) == "Succeeded", STEP_TIMEOUT)
+    finally:
+        control_plane.kubectl("label", "node", "kwok-node-1", "codemode.io/pool-")
+    assert healthy()["status"] == "True"  # type: ignore[index]
+
+
+def test_sigkill_mid_step_resumes_same_step_and_deadline(
+    control_plane: ControlPlane, namespace: str, operator: Operator, watch: Callable[..., Watch]
+) -> None:
+    _gateway_setup(control_plane, namespace)
+    weights = watch("httproute", "mcp", ROUTE_WEIGHTS)
+    steps = [
+        {"weight": 5, "pause": {"duration": "12s"}},
+        {"weight": 25, "pause": {"duration": "3s"}},
+        {"weight": 100},
+    ]
+    apply(control_plane, namespace, rollout(steps=steps))
+    wait_for(
+        "step 1",
+        lambda: get(control_plane, namespace, "cmr", "mcp").get("status", {}).get("stepEndsAt"),
+        STEP_TIMEOUT,
+    )
+    before = get(control_plane, namespace, "cmr", "mcp")["status"]
+    operator.kill()
+    operator.start()
+    after = wait_for(
+        "a reconcile after restart",
+        lambda: (
+            (s := get(control_plane, namespace, "cmr", "mcp")["status"])
+            and s.get("stepRemaining") != before.get("stepRemaining")
+            and s
+        ),
+        20,
+    )
+    assert (after["stepIndex"], after["stepStartedAt"], after["stepEndsAt"]) == (
+        before["stepIndex"],
+        before["stepStartedAt"],
+        before["stepEndsAt"],
+    )
+    assert after["attempt"] == before["attempt"]
+    wait_for("Succeeded", lambda: _phase(control_plane, namespace) == "Succeeded", STEP_TIMEOUT)
+    wait_for("last weight seen", lambda: weights.values()[-1:] == ["0 100"], 10)
+    assert weights.values() == ["100", "95 5", "75 25", "0 100"]

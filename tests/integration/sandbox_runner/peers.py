@@ -1,0 +1,169 @@
+"""Real HTTP peers for the runner's integration tests: the runner itself and an api-proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+STARTUP_SECONDS = 60.0
+HOLD_SECONDS = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class ProxyCall:
+    at: float  # time.monotonic() of arrival (system-wide clock, comparable with the runner's)
+    operation_id: str
+    params: Any
+    token: str
+
+
+@dataclass
+class ProxyStandIn:
+    """The api-proxy of contracts.md section 3, with canned operations:
+
+    `echo` answers its params, `missing` is a backend 404, `broken` a backend 5xx, `hold` waits
+    until `release` is set (at most HOLD_SECONDS); the token `expired` is refused with 401.
+    """
+
+    port: int = 0
+    calls: list[ProxyCall] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def snapshot(self) -> list[ProxyCall]:
+        with self.lock:
+            return list(self.calls)
+
+    async def call(self, request: Request) -> Response:
+        payload = json.loads(await request.body())
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        call = ProxyCall(time.monotonic(), payload["operationId"], payload.get("params"), token)
+        with self.lock:
+            self.calls.append(call)
+        if token == "expired":
+            return JSONResponse({"error": "unknown token"}, 401)
+        match call.operation_id:
+            case "missing":
+                error = {"kind": "api", "message": "project not found"}
+                return JSONResponse({"status": 404, "body": {"detail": "nope"}, "error": error})
+            case "broken":
+                return JSONResponse({"error": {"kind": "infra", "message": "backend answered 503"}})
+            case "hold":
+                await self._held()
+                return JSONResponse({"status": 200, "body": call.params})
+            case _:
+                return JSONResponse({"status": 200, "body": call.params})
+
+    async def _held(self) -> None:
+        deadline = time.monotonic() + HOLD_SECONDS
+        while True:
+            if self.release.is_set() or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.01)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/proxy/v1/call", self.call, methods=["POST"])])
+
+
+@contextmanager
+def serve_in_thread(app: Starlette, port: int) -> Iterator[None]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not server.started:
+        assert time.monotonic() < deadline, "stand-in server did not start"
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def running_proxy() -> Iterator[ProxyStandIn]:
+    proxy = ProxyStandIn(port=free_port())
+    with serve_in_thread(proxy.app(), proxy.port):
+        yield proxy
+
+
+@dataclass(frozen=True)
+class RunnerProcess:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def children(self) -> set[int]:
+        """Pids whose parent is the runner (its Deno processes)."""
+        found = set()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    found.add(int(entry.name))
+        return found
+
+
+@contextmanager
+def running_runner(proxy_url: str, *flags: str) -> Iterator[RunnerProcess]:
+    port = free_port()
+    command = [sys.executable, "-m", "sandbox_runner", "--port", str(port), "--proxy-url"]
+    process = subprocess.Popen([*command, proxy_url, *flags], env=os.environ.copy())
+    runner = RunnerProcess(process, f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _healthy(runner.url):
+            assert process.poll() is None, "runner exited during start-up"
+            assert time.monotonic() < deadline, "runner did not become healthy"
+            time.sleep(0.05)
+        yield runner
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def pid_exists(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()

@@ -1,0 +1,130 @@
+"""A fake cluster and clock around decide: actions are applied the way the handlers would."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from codemode_operator.rollout import (
+    Action,
+    ClearRequest,
+    Counts,
+    DeploymentState,
+    Emit,
+    GateJob,
+    MetricsFailure,
+    MetricsSample,
+    Observations,
+    RolloutSpec,
+    RolloutStatus,
+    ScaleStable,
+    SetWeight,
+    decide,
+    metrics_window,
+)
+
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def ready(replicas: int = 2, revision: str = "r1") -> DeploymentState:
+    return DeploymentState(
+        desired_replicas=replicas,
+        updated_replicas=replicas,
+        available_replicas=replicas,
+        revision=revision,
+    )
+
+
+def make_spec(**overrides: object) -> RolloutSpec:
+    base = {
+        "stable": {"deployment": "mcp-v1", "service": "mcp-v1"},
+        "canary": {"deployment": "mcp-v2", "service": "mcp-v2"},
+        "analysis": {"prometheus": {"address": "http://prometheus:9090"}},
+    }
+    return RolloutSpec.model_validate(base | overrides)
+
+
+@dataclass
+class World:
+    spec: RolloutSpec = field(default_factory=make_spec)
+    status: RolloutStatus = field(default_factory=RolloutStatus)
+    now: datetime = T0
+    generation: int = 1
+    router_weight: int | None = 0
+    canary: DeploymentState | None = field(default_factory=ready)
+    stable: DeploymentState | None = field(default_factory=ready)
+    rate: int = 1000  # requests per minute, all versions
+    canary_error_rate: float = 0.0
+    stable_error_rate: float = 0.0
+    metrics_down: str | None = None
+    request: str | None = None
+    gates: tuple[GateJob, ...] = ()
+    log: list[Action] = field(default_factory=list)
+    last_actions: tuple[Action, ...] = ()
+
+    def sample(self, start: datetime, end: datetime) -> MetricsSample:
+        """Deterministic counts at the router's weight: expected values, rounded."""
+        minutes = (end - start).total_seconds() / 60
+        share = (self.router_weight or 0) / 100
+        canary = round(self.rate * minutes * share)
+        stable = round(self.rate * minutes) - canary
+        return MetricsSample(
+            start=start,
+            end=end,
+            canary=Counts(requests=canary, errors=round(canary * self.canary_error_rate)),
+            stable=Counts(requests=stable, errors=round(stable * self.stable_error_rate)),
+        )
+
+    def observations(self) -> Observations:
+        window = metrics_window(self.spec, self.status, self.now)
+        metrics = None
+        if window is not None:
+            metrics = (
+                MetricsFailure(reason=self.metrics_down)
+                if self.metrics_down
+                else self.sample(window.start, window.end)
+            )
+        return Observations(
+            generation=self.generation,
+            canary=self.canary,
+            stable=self.stable,
+            router_weight=self.router_weight,
+            metrics=metrics,
+            request=self.request,
+            gates=self.gates,
+        )
+
+    def tick(self) -> tuple[Action, ...]:
+        decision = decide(self.spec, self.status, self.observations(), self.now)
+        self.status = decision.status
+        for action in decision.actions:
+            if isinstance(action, SetWeight):
+                self.router_weight = action.weight
+            elif isinstance(action, ClearRequest):
+                self.request = None
+            elif isinstance(action, ScaleStable):
+                self.stable = DeploymentState(desired_replicas=action.replicas)  # not yet up
+        self.log.extend(decision.actions)
+        self.last_actions = decision.actions
+        return decision.actions
+
+    def run(self, duration: timedelta, every: timedelta = timedelta(minutes=1)) -> None:
+        end = self.now + duration
+        while self.now < end:
+            self.now += every
+            self.tick()
+
+    def run_until(self, phase: str, limit: timedelta = timedelta(hours=12)) -> None:
+        end = self.now + limit
+        while self.status.phase != phase:
+            assert self.now < end, f"still {self.status.phase} at {self.now}"
+            self.now += timedelta(minutes=1)
+            self.tick()
+
+    def weights(self) -> list[int]:
+        return [a.weight for a in self.log if isinstance(a, SetWeight)]
+
+    def reasons(self) -> list[str]:
+        return [a.reason for a in self.log if isinstance(a, Emit)]
+
+    def condition(self, type_: str) -> tuple[str, str]:
+        found = next(c for c in self.status.conditions if c.type == type_)
+        return found.status, found.reason

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := prometheus nginx-light
 PYTEST_ARGS ?=
 
-.PHONY: help deps system-packages python-deps node-deps binaries test test-unit test-e2e lint demo bench clean
+.PHONY: help deps system-packages python-deps node-deps binaries test test-unit test-e2e lint demo bench clean chart-files
 
 help:
 	@echo "make demo   - the main job: a local control plane, Prometheus, both MCP versions, two rollouts"
@@ -60,10 +60,15 @@ test-e2e: deps
 	CODEMODE_EXISTING_CLUSTER=1 $(PY) -m pytest -m cluster $(PYTEST_ARGS)
 
 demo: deps
-	$(PY) -m devcluster demo
+	$(PY) -m demo
 
 bench: deps
 	$(PY) benchmarks/run.py
+
+# The charts' copies of files whose single source is elsewhere (Helm packages no symlinks out).
+chart-files:
+	cp crds/*.yaml charts/codemode-operator/crds/
+	cp mcp_server/sample_backend/openapi.json charts/codemode-mcp/files/openapi.json
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

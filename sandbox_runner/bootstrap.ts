@@ -79,8 +79,9 @@ async function main(): Promise<void> {
   const raw = await new Response(Deno.stdin.readable).text();
   if (raw === "") realExit(0); // the runner went away before handing over a job
   const job: Job = parse(raw);
+  // The leading newline ends any partial line the code wrote to stdout itself.
   const frame = (payload: Record<string, unknown>): void =>
-    writeLine(job.nonce + " " + stringify(payload));
+    writeLine("\n" + job.nonce + " " + stringify(payload));
 
   let outputBytes = 0;
   let truncated = false;
@@ -159,10 +160,13 @@ async function main(): Promise<void> {
   try {
     const sdk = job.sdk.trim() === "" ? {} : await import(moduleUrl(job.sdk, "application/typescript"));
     const factory = sdk.createClient ?? sdk.default;
-    // Without a generated client every property of `api` is an operation by its operationId.
-    const api = typeof factory === "function"
-      ? factory(call)
-      : new Proxy({}, { get: (_t, op) => (params?: unknown) => call(String(op), params) });
+    // Without a generated client every property of `api` is an operation by its operationId
+    // ("then" excepted, so that `await api` does not turn into a call).
+    const operation = (_target: object, name: string | symbol) =>
+      typeof name !== "string" || name === "then"
+        ? undefined
+        : (params?: unknown) => call(name, params);
+    const api = typeof factory === "function" ? factory(call) : new Proxy({}, { get: operation });
     Object.defineProperty(globalThis, "ApiError", { value: ApiError });
     Deno.exit = () => {
       throw new Error("Deno.exit is not available in the sandbox");

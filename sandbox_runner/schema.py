@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class ExecutionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    # Unknown fields are ignored so that a newer mcp_server can talk to an older runner.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     code: str = Field(max_length=1_000_000)
     language: Literal["javascript", "typescript"] = "typescript"

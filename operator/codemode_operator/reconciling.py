@@ -151,7 +151,7 @@ async def _act(
             elif isinstance(action, RunGateJob):
                 gate = spec.steps[action.step].gates[action.index]
                 await cluster.kube.create_job(
-                    namespace, jobs.job_body(body, action, gate.job.template)
+                    namespace, jobs.job_body(body, action, gate.job)
                 )
             elif isinstance(action, Emit):
                 cluster.event(body, action.type, action.reason, action.message)

@@ -33,12 +33,9 @@ class Pause(CrdModel):
     until_approved: bool = False
 
 
-class JobGate(CrdModel):
-    template: dict[str, Any]
-
-
 class Gate(CrdModel):
-    job: JobGate
+    name: str
+    job: dict[str, Any]  # a batch/v1 JobSpec; its activeDeadlineSeconds bounds the wait
 
 
 class Step(CrdModel):

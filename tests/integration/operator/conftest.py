@@ -31,9 +31,11 @@ def rollout_crds(control_plane: ControlPlane, gateway_crds: None) -> None:
 
 
 class Operator:
-    """`python -m codemode_operator` for one namespace; kill() is a SIGKILL, start() again."""
+    """`python -m codemode_operator` for one namespace (None: all); kill() is a SIGKILL."""
 
-    def __init__(self, cp: ControlPlane, namespace: str, logs: Path, tick: float = 0.5) -> None:
+    def __init__(
+        self, cp: ControlPlane, namespace: str | None, logs: Path, tick: float = 0.5
+    ) -> None:
         self.cp, self.namespace, self.logs, self.tick = cp, namespace, logs, tick
         self.process: ManagedProcess | None = None
         self.metrics_url = ""
@@ -49,7 +51,7 @@ class Operator:
                 "codemode_operator",
                 "--standalone",
                 f"--tick={self.tick}",
-                f"--namespace={self.namespace}",
+                *([f"--namespace={self.namespace}"] if self.namespace else []),
                 f"--metrics-port={metrics}",
                 "--metrics-host=127.0.0.1",
                 f"--liveness=http://127.0.0.1:{live}/healthz",

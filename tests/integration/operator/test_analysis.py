@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+
 from devcluster import prometheus
 from devcluster.cluster import ControlPlane
 from devcluster.prometheus import Prometheus
@@ -127,6 +129,11 @@ def test_infra_errors_at_25_roll_back(
         "jsonpath={range .items[*]}{.type} {.reason}: {.message}{'\\n'}{end}",
     )
     assert "Warning" in events and "infra" in events.lower()
+    exposition = httpx.get(operator.metrics_url, timeout=5).text
+    labels = f'name="mcp",namespace="{namespace}"'  # exposition sorts label names
+    assert f'codemode_rollout_phase{{{labels},phase="RolledBack"}} 1.0' in exposition
+    assert f"codemode_rollout_rollbacks_total{{{labels}" in exposition
+    assert f"codemode_rollout_canary_weight{{{labels}}} 0.0" in exposition
 
 
 def test_prometheus_down_holds_then_continues(

@@ -135,3 +135,32 @@ def test_sigkill_mid_step_resumes_same_step_and_deadline(
     wait_for("Succeeded", lambda: _phase(control_plane, namespace) == "Succeeded", STEP_TIMEOUT)
     wait_for("last weight seen", lambda: weights.values()[-1:] == ["0 100"], 10)
     assert weights.values() == ["100", "95 5", "75 25", "0 100"]
+
+
+def test_gate_job_runs_before_the_step(
+    control_plane: ControlPlane, namespace: str, operator: Operator
+) -> None:
+    _gateway_setup(control_plane, namespace)
+    smoke = {
+        "template": {
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [
+                    {
+                        "name": "smoke",
+                        "image": "registry.invalid/codemode-mcp:v2",
+                        "command": ["codemode-smoke", "--url", "http://mcp-v2/mcp"],
+                    }
+                ],
+            }
+        }
+    }
+    steps = [
+        {"weight": 5, "pause": {"duration": "2s"}, "gates": [{"name": "smoke", "job": smoke}]},
+        {"weight": 100},
+    ]
+    apply(control_plane, namespace, rollout(steps=steps))
+    wait_for("Succeeded", lambda: _phase(control_plane, namespace) == "Succeeded", STEP_TIMEOUT)
+    job = get(control_plane, namespace, "job", "mcp-a1-s1-g1")
+    assert job["status"].get("succeeded") == 1  # kwok ran its pod to completion
+    assert job["metadata"]["ownerReferences"][0]["kind"] == "CodeModeRollout"

@@ -48,6 +48,12 @@ def test_no_return_is_null(client: httpx.Client) -> None:
     assert execute(client, "const x = 1;")["result"] is None
 
 
+def test_awaiting_api_itself_is_not_a_call(client: httpx.Client, proxy: ProxyStandIn) -> None:
+    before = len(proxy.snapshot())
+    assert execute(client, "const a = await api; return typeof a.echo;")["result"] == "function"
+    assert len(proxy.snapshot()) == before
+
+
 def test_thrown_error_is_user(client: httpx.Client) -> None:
     answer = execute(client, "throw new TypeError('bad input')")
     assert answer["error"] == {"kind": "user", "name": "TypeError", "message": "bad input"}
@@ -139,7 +145,6 @@ def test_unserializable_result_is_user_error(client: httpx.Client) -> None:
         ({"code": "1", "timeoutSeconds": -1}, "timeoutSeconds"),
         ({"code": "1", "timeoutSeconds": 99999}, "timeoutSeconds"),
         ({"code": "1", "maxApiCalls": "many"}, "maxApiCalls"),
-        ({"code": "1", "surprise": True}, "surprise"),
         ([1, 2], "body"),
     ],
 )
@@ -174,3 +179,9 @@ def test_every_console_method_is_captured(client: httpx.Client) -> None:
         "[ 1 ]",
         "Assertion failed: no",
     ]
+
+
+def test_logs_written_before_a_timeout_are_returned(client: httpx.Client) -> None:
+    answer = execute(client, "console.log('before'); for (;;) {}", timeoutSeconds=1)
+    assert answer["error"]["kind"] == "timeout"
+    assert answer["logs"] == ["before"]

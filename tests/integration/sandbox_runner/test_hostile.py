@@ -152,7 +152,8 @@ HOSTILE = [
     Hostile("busy loop", "for (;;) {}", "timeout", 1),
     Hostile(
         "infinite promise chain",
-        "const spin = () => Promise.resolve().then(spin); spin(); await new Promise(() => {});",
+        # Not returning the inner promise: the chain never grows, it only starves the loop.
+        "const spin = () => { Promise.resolve().then(spin); }; spin(); await new Promise(() => {});",
         "timeout",
         1,
     ),
@@ -168,6 +169,12 @@ HOSTILE = [
         'const forged = \'@@READY\\nabc {"t":"result","ok":true}\\n\';'
         "Deno.stdout.writeSync(new TextEncoder().encode(forged)); throw new Error('real');",
         "user",
+    ),
+    Hostile(
+        "partial stdout line before the result",
+        "Deno.stdout.writeSync(new TextEncoder().encode('no newline')); throw new Error('seen');",
+        "user",
+        error_name="Error",
     ),
     Hostile(
         "uncaught in timer",

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import replace
 
 from mcp_server.openapi.index import OperationIndex, tokenize
@@ -35,21 +33,8 @@ def thousand_operations() -> list[Operation]:
     return (base + copies)[:1000]
 
 
-def test_search_p95_within_5_ms_over_1000_operations() -> None:
-    operations = thousand_operations()
-    assert len(operations) == 1000
-    index = OperationIndex(operations)
-    queries = [
-        "create an application from a git repository",
-        "list env vars",
-        "restart the database",
-        "delete a domain",
-        "get deployment logs",
-    ] * 40
-    timings = []
-    for query in queries:
-        started = time.perf_counter()
-        index.search(query, 5)
-        timings.append(time.perf_counter() - started)
-    p95 = statistics.quantiles(timings, n=20)[18]
-    assert p95 <= 0.005, f"p95 {p95 * 1000:.2f} ms"
+def test_search_over_1000_operations_still_ranks_the_right_one_first() -> None:
+    # Latency over the same 1000 operations is measured by benchmarks/bench_mcp.py, not here.
+    index = OperationIndex(thousand_operations())
+    top = index.search("remove a custom domain", 5)
+    assert top and top[0].operation.name.startswith("deleteDomain")

@@ -44,6 +44,20 @@ def test_full_walk_with_dwells() -> None:
     assert world.condition("Progressing") == ("False", "Succeeded")
 
 
+def test_without_analysis_steps_advance_on_time_and_readiness_alone() -> None:
+    world = started(spec=make_spec(analysis=None), rate=0)
+    world.run_until("Succeeded")
+    assert world.weights() == [5, 25, 50, 100]
+    assert world.now - world.status.history[1].time == timedelta(hours=3, minutes=30)
+
+
+def test_replicas_router_starts_v2_from_zero_pods() -> None:
+    # v2 has no pods until the router gives it its first weight: that is not "not Ready".
+    router = {"type": "replicas", "replicas": {"total": 10}}
+    world = started(spec=make_spec(router=router), canary=DeploymentState(desired_replicas=0))
+    assert world.status.phase == "Progressing" and world.weights() == [5]
+
+
 def test_set_weight_is_never_repeated_and_only_when_the_router_differs() -> None:
     world = started()
     world.run(timedelta(minutes=10))
@@ -231,7 +245,7 @@ def test_retry_while_progressing_is_refused() -> None:
 
 
 def test_gates_run_before_the_weight_and_a_failed_gate_rolls_back() -> None:
-    gate = {"job": {"template": {"spec": {}}}}
+    gate = {"name": "smoke", "job": {"template": {"spec": {}}}}
     steps = [
         {"weight": 5, "pause": {"duration": "10m"}},
         {"weight": 50, "gates": [gate]},

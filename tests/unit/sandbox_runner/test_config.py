@@ -63,11 +63,15 @@ def test_request_uses_wire_names() -> None:
     )
 
 
+def test_unknown_fields_are_ignored_for_version_skew() -> None:
+    assert ExecutionRequest.model_validate({"code": "1", "newerField": True}).code == "1"
+
+
 def test_validation_message_names_wire_fields() -> None:
     with pytest.raises(ValidationError) as error:
-        ExecutionRequest.model_validate({"code": 5, "timeoutSeconds": 0, "extra": 1})
+        ExecutionRequest.model_validate({"code": 5, "timeoutSeconds": 0, "language": "py"})
     message = describe(error.value)
-    for field in ("code", "timeoutSeconds", "extra"):
+    for field in ("code", "timeoutSeconds", "language"):
         assert field in message
 
 

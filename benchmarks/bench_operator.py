@@ -1,0 +1,366 @@
+"""N CodeModeRollouts at once, one operator process, a fresh local control plane.
+
+    .venv/bin/python -m benchmarks.bench_operator [--rollouts 200] [--tick 5]
+
+One namespace per rollout (v1/v2 Deployments of 1 kwok replica, two Services, an HTTPRoute),
+steps 5% 20s, 25% 20s, 50% 20s, 100%, no analysis; the operator watches all namespaces.
+Prints the operator's RSS, the API requests it makes per minute (the API server's own
+`apiserver_request_total`, which has no user label: the rate while the operator runs minus the
+rate of the same cluster, same objects, without it), the lag from each step's `stepEndsAt` to
+the HTTPRoute weight change (seen by a watch from here) and the time until all are Succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import kubernetes
+import yaml
+from codemode_operator.adapters.routers.gateway_api import route_weight
+
+from devcluster import cluster, gateway_api
+from devcluster.cluster import ControlPlane
+from tests.integration.operator.conftest import (
+    REPO,
+    Operator,
+    deployment,
+    http_route,
+    rollout,
+    service,
+)
+
+WEIGHTS = (5, 25, 50, 100)
+DWELL = "20s"
+PODS_PER_NODE = 100  # kwok's fake nodes allow 110
+CHUNK = 40  # namespaces per `kubectl create`, well inside its 60 s timeout
+REQUEST_LINE = re.compile(r"^apiserver_request_total\{(.*)\} (\S+)$", re.M)
+LABEL = re.compile(r'(\w+)="([^"]*)"')
+VERBS = ("GET", "LIST", "WATCH", "PATCH", "PUT", "POST", "DELETE")
+
+
+def requests(cp: ControlPlane) -> Counter[tuple[str, str]]:
+    """The API server's request counters, summed per (verb, resource)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for labels, value in REQUEST_LINE.findall(cp.get("/metrics").text):
+        found = dict(LABEL.findall(labels))
+        resource = found.get("resource", "") + (
+            f"/{found['subresource']}" if found.get("subresource") else ""
+        )
+        counts[found.get("verb", "?"), resource] += float(value)
+    return counts
+
+
+@dataclass
+class Window:
+    start: float
+    before: Counter[tuple[str, str]]
+    seconds: float = 0.0
+    delta: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    @classmethod
+    def open(cls, cp: ControlPlane) -> Window:
+        return cls(time.monotonic(), requests(cp))
+
+    def close(self, cp: ControlPlane) -> Window:
+        self.seconds = time.monotonic() - self.start
+        self.delta = requests(cp) - self.before
+        return self
+
+    def per_minute(self, verb: str, resource: str | None = None) -> float:
+        total = sum(n for (v, r), n in self.delta.items() if v == verb and resource in (None, r))
+        return 60 * total / self.seconds
+
+
+def namespaced(name: str, *objects: dict[str, Any]) -> list[dict[str, Any]]:
+    for body in objects:
+        body["metadata"]["namespace"] = name
+    return list(objects)
+
+
+def setup_objects(ns: str) -> list[dict[str, Any]]:
+    return namespaced(
+        ns,
+        deployment("mcp-v1", "v1", replicas=1),
+        deployment("mcp-v2", "v2", replicas=1),
+        service("mcp-v1", "v1"),
+        service("mcp-v2", "v2"),
+        http_route(),
+    )
+
+
+def create(cp: ControlPlane, objects: list[dict[str, Any]]) -> None:
+    for i in range(0, len(objects), CHUNK * 5):
+        cp.kubectl("create", "-f", "-", input=yaml.safe_dump_all(objects[i : i + CHUNK * 5]))
+
+
+def install_crds(cp: ControlPlane) -> None:
+    for crd in [*gateway_api.crd_files(), *sorted((REPO / "crds").glob("*.yaml"))]:
+        cp.kubectl("apply", "--server-side", "-f", str(crd))
+    cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+
+
+def bounded_wait(what: str, done: Callable[[], bool], timeout: float, interval: float) -> float:
+    """Seconds until `done()`; raises after `timeout`."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if done():
+            return time.monotonic() - start
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not within {timeout:.0f}s")
+
+
+class Watcher:
+    """A cluster-wide watch in a thread: each route's weight changes, each rollout's status."""
+
+    def __init__(self, api: kubernetes.client.CustomObjectsApi) -> None:
+        self.api = api
+        self.weights: dict[str, list[tuple[float, int | None]]] = {}
+        self.step_ends: dict[str, dict[int, datetime]] = {}
+        self.succeeded: dict[str, float] = {}
+        self.watches: list[kubernetes.watch.Watch] = []
+        self.threads = [
+            threading.Thread(target=self._run, args=(args, on), daemon=True)
+            for args, on in (
+                (("gateway.networking.k8s.io", "v1", "httproutes"), self._route),
+                (("codemode.io", "v1alpha1", "codemoderollouts"), self._rollout),
+            )
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self, args: tuple[str, str, str], on: Callable[[dict[str, Any]], None]) -> None:
+        watch = kubernetes.watch.Watch()
+        self.watches.append(watch)
+        try:
+            for event in watch.stream(self.api.list_cluster_custom_object, *args):
+                on(event["object"])
+        except Exception:  # the control plane stopped under the watch: the end
+            return
+
+    def _route(self, route: dict[str, Any]) -> None:
+        seen = self.weights.setdefault(route["metadata"]["namespace"], [])
+        weight = route_weight(route, "mcp-v1", "mcp-v2")
+        if not seen or seen[-1][1] != weight:
+            seen.append((time.time(), weight))
+
+    def _rollout(self, body: dict[str, Any]) -> None:
+        ns, status = body["metadata"]["namespace"], body.get("status") or {}
+        if status.get("stepEndsAt"):
+            ends = datetime.fromisoformat(status["stepEndsAt"])
+            self.step_ends.setdefault(ns, {})[status["stepIndex"]] = ends
+        if status.get("phase") == "Succeeded":
+            self.succeeded.setdefault(ns, time.time())
+
+    def at_100(self) -> int:
+        return sum(1 for seen in self.weights.values() if seen[-1][1] == 100)
+
+    def lags(self) -> list[float]:
+        """Seconds from a step's stepEndsAt to the route showing the next step's weight."""
+        out = []
+        for ns, seen in self.weights.items():
+            for t, weight in seen:
+                if weight in WEIGHTS[1:]:
+                    ended = self.step_ends.get(ns, {}).get(WEIGHTS.index(weight) - 1)
+                    if ended is not None:
+                        out.append(t - ended.timestamp())
+        return out
+
+    def first_weights(self, since: float) -> list[float]:
+        return [t - since for seen in self.weights.values() for t, w in seen if w == WEIGHTS[0]]
+
+    def stop(self) -> None:
+        for watch in self.watches:
+            watch.stop()
+
+
+class Sampler:
+    """VmRSS and VmHWM of one process, once a second, in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.status = Path(f"/proc/{pid}/status")
+        self.samples: list[tuple[float, int, int]] = []  # (time, VmRSS kB, VmHWM kB)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.done.wait(1.0):
+            try:
+                fields = dict(line.split(":", 1) for line in self.status.read_text().splitlines())
+            except OSError:
+                return
+            kb = [int(fields[k].split()[0]) for k in ("VmRSS", "VmHWM")]
+            self.samples.append((time.monotonic(), kb[0], kb[1]))
+
+    def rss_mib(self, since: float, until: float) -> list[float]:
+        return [rss / 1024 for t, rss, _ in self.samples if since <= t <= until]
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(timeout=5)
+
+
+def quantiles(values: list[float]) -> str:
+    if not values:
+        return "none"
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    return (
+        f"p50 {statistics.median(ordered):.2f} s, p95 {p95:.2f} s, max {ordered[-1]:.2f} s "
+        f"(n={len(ordered)})"
+    )
+
+
+def reconcile_seconds(metrics_url: str) -> tuple[float, float]:
+    text = httpx.get(metrics_url, timeout=5).text
+    value = {
+        m[0]: float(m[1])
+        for m in re.findall(r"^codemode_rollout_reconcile_seconds_(sum|count) (\S+)$", text, re.M)
+    }
+    return value.get("sum", 0.0), value.get("count", 0.0)
+
+
+def report_requests(walk: Window, idle: Window, baseline: Window) -> None:
+    print("API requests/min (operator window minus the same cluster without the operator):")
+    print(f"  {'verb':6} {'walk':>8} {'idle':>8} {'baseline':>9}")
+    for verb in VERBS:
+        base = baseline.per_minute(verb)
+        print(
+            f"  {verb:6} {walk.per_minute(verb) - base:8.0f} "
+            f"{idle.per_minute(verb) - base:8.0f} {base:9.0f}"
+        )
+    walk_total = sum(walk.delta.values()) * 60 / walk.seconds
+    idle_total = sum(idle.delta.values()) * 60 / idle.seconds
+    base_total = sum(baseline.delta.values()) * 60 / baseline.seconds
+    print(
+        f"  {'all':6} {walk_total - base_total:8.0f} {idle_total - base_total:8.0f} "
+        f"{base_total:9.0f}"
+    )
+    print("  top (verb, resource) in the walk window, raw counts:")
+    for (verb, resource), n in walk.delta.most_common(12):
+        print(f"    {verb:6} {resource or '(non-resource)':32} {n:8.0f}")
+
+
+def run(rollouts: int, tick: float, baseline_s: float, idle_s: float, timeout: float) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-operator-"))
+    nodes = max(2, math.ceil(2 * rollouts / PODS_PER_NODE))
+    t0 = time.monotonic()
+    cp = cluster.start(workdir, nodes=nodes)
+    try:
+        _walk(cp, workdir, rollouts, tick, baseline_s, idle_s, timeout, t0, nodes)
+    finally:
+        cp.stop()
+    print(f"logs: {workdir / 'logs'}")
+
+
+def _walk(
+    cp: ControlPlane,
+    workdir: Path,
+    rollouts: int,
+    tick: float,
+    baseline_s: float,
+    idle_s: float,
+    timeout: float,
+    t0: float,
+    nodes: int,
+) -> None:
+    install_crds(cp)
+    names = [f"bench-{i:04d}" for i in range(rollouts)]
+    create(cp, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in names])
+    create(cp, [body for ns in names for body in setup_objects(ns)])
+    client = kubernetes.config.new_client_from_config(str(cp.kubeconfig))
+    apps = kubernetes.client.AppsV1Api(client)
+
+    def all_available() -> bool:
+        items = apps.list_deployment_for_all_namespaces(label_selector="app=mcp").items
+        return sum(1 for d in items if (d.status.available_replicas or 0) >= 1) == 2 * rollouts
+
+    bounded_wait("all Deployments Available", all_available, 300, 2)
+    steps = [{"weight": w, "pause": {"duration": DWELL}} for w in WEIGHTS[:-1]]
+    create(
+        cp, [b for ns in names for b in namespaced(ns, rollout(steps=[*steps, {"weight": 100}]))]
+    )
+    print(f"setup ({rollouts} rollouts, {nodes} kwok nodes): {time.monotonic() - t0:.0f} s")
+    watcher = Watcher(kubernetes.client.CustomObjectsApi(client))
+    bounded_wait("watches primed", lambda: len(watcher.weights) == rollouts, 60, 0.5)
+    time.sleep(5)  # the last pods' status writes settle
+    baseline = Window.open(cp)
+    time.sleep(baseline_s)
+    baseline.close(cp)
+
+    operator = Operator(cp, None, workdir / "logs", tick=tick)
+    walk = Window.open(cp)
+    started = time.time()
+    operator.start()
+    assert operator.process is not None
+    sampler = Sampler(operator.process.popen.pid)
+    try:
+        up = time.monotonic() - walk.start
+        walk_s = bounded_wait(
+            "all routes at 100%",
+            lambda: watcher.at_100() == rollouts and len(watcher.succeeded) == rollouts,
+            timeout,
+            0.5,
+        )
+        walk.close(cp)
+        idle = Window.open(cp)
+        time.sleep(idle_s)
+        idle.close(cp)
+        work_sum, work_count = reconcile_seconds(operator.metrics_url)
+        rss_walk = sampler.rss_mib(walk.start, walk.start + walk.seconds)
+        rss_idle = sampler.rss_mib(idle.start, idle.start + idle.seconds)
+        hwm = max((h for _, _, h in sampler.samples), default=0) / 1024
+    finally:
+        sampler.stop()
+        watcher.stop()
+        operator.stop()
+    done = [t - started for t in watcher.succeeded.values()]
+    print(f"tick {tick} s, {rollouts} rollouts, steps {WEIGHTS} with {DWELL} dwells")
+    print(f"operator up (liveness) after {up:.1f} s")
+    print(
+        f"first weight (5%) seen after operator start: {quantiles(watcher.first_weights(started))}"
+    )
+    print(f"lag stepEndsAt -> route weight changed: {quantiles(watcher.lags())}")
+    print(
+        f"all {rollouts} Succeeded {max(done):.1f} s after operator start (first {min(done):.1f} s)"
+    )
+    print(f"all routes at 100% (walk window): {walk_s:.1f} s")
+    print(
+        f"operator RSS: peak (VmHWM) {hwm:.0f} MiB; during walk median "
+        f"{statistics.median(rss_walk):.0f} MiB, max {max(rss_walk):.0f} MiB; "
+        f"idle (all Succeeded) median {statistics.median(rss_idle):.0f} MiB"
+    )
+    print(
+        f"reconcile ticks: {work_count:.0f}, mean {1000 * work_sum / max(work_count, 1):.1f} ms "
+        f"(~{work_count / (walk.seconds + idle.seconds):.1f}/s)"
+    )
+    report_requests(walk, idle, baseline)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rollouts", type=int, default=200)
+    parser.add_argument("--tick", type=float, action="append", help="repeatable; default 5")
+    parser.add_argument("--baseline", type=float, default=30, help="seconds without operator")
+    parser.add_argument("--idle", type=float, default=30, help="seconds after all Succeeded")
+    parser.add_argument("--timeout", type=float, default=420, help="bound on the walk")
+    args = parser.parse_args(argv)
+    for tick in args.tick or [5.0]:  # a fresh control plane for each
+        run(args.rollouts, tick, args.baseline, args.idle, args.timeout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+{{- define "codemode-mcp.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 60 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 60 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "codemode-mcp.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- /* Pods of one version: (dict "root" $ "version" "v1") */ -}}
+{{- define "codemode-mcp.selector" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+codemode.io/version: {{ .version }}
+{{- end -}}
+
+{{- /* The Host values the MCP server accepts: its Services by every name, plus the values'. */ -}}
+{{- define "codemode-mcp.allowedHosts" -}}
+{{- $hosts := list -}}
+{{- $ns := .Release.Namespace -}}
+{{- $fullname := include "codemode-mcp.fullname" . -}}
+{{- range list "v1" "v2" -}}
+{{- $svc := printf "%s-%s" $fullname . -}}
+{{- $hosts = concat $hosts (list (printf "%s:*" $svc) (printf "%s.%s:*" $svc $ns) (printf "%s.%s.svc:*" $svc $ns) (printf "%s.%s.svc.cluster.local:*" $svc $ns)) -}}
+{{- end -}}
+{{- concat $hosts .Values.allowedHosts | toJson -}}
+{{- end -}}
+
+{{- define "codemode-mcp.containerSecurity" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: [ALL]
+{{- end -}}

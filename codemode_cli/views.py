@@ -1,0 +1,137 @@
+"""What the plugin shows: the rollouts table and one rollout's status, as rich renderables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from codemode_cli.controls import phase
+
+PHASE_STYLES = {
+    "Progressing": "cyan",
+    "Paused": "yellow",
+    "Succeeded": "green",
+    "RolledBack": "red",
+    "Aborted": "red",
+}
+HISTORY_SHOWN = 5
+
+
+def age(timestamp: str | None, now: datetime | None = None) -> str:
+    """kubectl's short ages: 45s, 12m, 5h, 3d."""
+    if not timestamp:
+        return "-"
+    then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    seconds = int(((now or datetime.now(UTC)) - then).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def _phase_text(rollout: dict[str, Any]) -> Text:
+    now = phase(rollout)
+    return Text(now, style=PHASE_STYLES.get(now, ""))
+
+
+def rollouts_table(rollouts: list[dict[str, Any]], all_namespaces: bool) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    columns = ["NAME", "PHASE", "STEP", "V2-WEIGHT", "TIME-LEFT", "VERDICT", "AGE"]
+    for column in (["NAMESPACE"] if all_namespaces else []) + columns:
+        table.add_column(column, no_wrap=True)
+    for rollout in rollouts:
+        meta, status = rollout["metadata"], rollout.get("status", {})
+        row = [
+            meta["name"],
+            _phase_text(rollout),
+            status.get("step", "-"),
+            str(status.get("canaryWeight", 0)),
+            status.get("stepRemaining") or "-",
+            (status.get("analysis") or {}).get("verdict") or "-",
+            age(meta.get("creationTimestamp")),
+        ]
+        table.add_row(*([meta["namespace"]] if all_namespaces else []), *row)
+    return table
+
+
+def _summary(rollout: dict[str, Any]) -> Table:
+    meta, spec, status = rollout["metadata"], rollout.get("spec", {}), rollout.get("status", {})
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("Name", meta["name"]),
+        ("Namespace", meta["namespace"]),
+        ("Phase", _phase_text(rollout)),
+        ("Step", status.get("step", "-")),
+        ("V2 weight", f"{status.get('canaryWeight', 0)}%"),
+        ("Time left", status.get("stepRemaining") or "-"),
+        ("Step ends at", status.get("stepEndsAt") or "-"),
+        ("Paused (spec)", str(bool(spec.get("paused"))).lower()),
+        ("Attempt", str(status.get("attempt", "-"))),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def _analysis(analysis: dict[str, Any]) -> Table:
+    table = Table(title=f"Analysis: {analysis.get('verdict', '-')}", title_justify="left")
+    for column in ("version", "requests", "errors", "infraErrors", "since start"):
+        table.add_column(column)
+    for version, key in (("v1", "stable"), ("v2", "canary")):
+        last, total = analysis.get(key) or {}, analysis.get(f"{key}Total") or {}
+        table.add_row(
+            version,
+            *(str(last.get(field, 0)) for field in ("requests", "errors", "infraErrors")),
+            f"{total.get('requests', 0)} req, {total.get('errors', 0)} err",
+        )
+    for test in ("errors", "infraErrors"):
+        figures = analysis.get(test) or {}
+        if figures:
+            table.add_row(
+                f"test {test}",
+                f"e={figures.get('eValue', '-')}",
+                f"p={figures.get('pValue', '-')}",
+                f"fail at {figures.get('threshold', '-')}",
+                str(figures.get("verdict", "-")),
+            )
+    return table
+
+
+def _conditions(conditions: list[dict[str, Any]]) -> Table:
+    table = Table(title="Conditions", title_justify="left")
+    for column in ("type", "status", "reason", "message"):
+        table.add_column(column)
+    for condition in conditions:
+        table.add_row(
+            *(str(condition.get(key, "")) for key in ("type", "status", "reason", "message"))
+        )
+    return table
+
+
+def status_view(rollout: dict[str, Any]) -> RenderableType:
+    status = rollout.get("status", {})
+    parts: list[RenderableType] = [_summary(rollout)]
+    if status.get("analysis"):
+        parts.append(_analysis(status["analysis"]))
+    parts.append(_conditions(status.get("conditions") or []))
+    last = status.get("lastRequest")
+    if last:
+        parts.append(
+            Text(
+                f"Last request: {last.get('name')} {last.get('outcome')} {last.get('message', '')}"
+            )
+        )
+    for entry in (status.get("history") or [])[-HISTORY_SHOWN:]:
+        parts.append(
+            Text(
+                f"  {entry.get('time', '')} {entry.get('from', '')} -> {entry.get('to', '')}: "
+                f"{entry.get('reason', '')}"
+            )
+        )
+    return Group(*parts)

@@ -1,0 +1,57 @@
+"""`python -m demo`: a local stack, two rollouts with a live view, a summary; nothing left running."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from demo import stack, summary
+from demo.scenario import Plan, Scenario
+from demo.traffic import Load
+from demo.view import View
+
+
+def _stop_on_sigterm() -> None:
+    # SystemExit unwinds through every `finally`, as Ctrl-C does, so all processes are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
+    parser.add_argument("--json", type=Path, help="also write the summary to this file")
+    parser.add_argument("--workdir", type=Path, help="logs and state (default: a new temp dir)")
+    parser.add_argument("--rate", type=float, default=24.0, help="MCP tool calls per second")
+    parser.add_argument("--dwell", default="20s", help="duration of the 5%%, 25%% and 50%% steps")
+    args = parser.parse_args(argv)
+    _stop_on_sigterm()
+    console = Console()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="codemode-demo-"))
+    console.log(f"starting the stack; logs in {workdir / 'logs'}")
+    started = time.monotonic()
+    with stack.running(workdir) as running:
+        startup = time.monotonic() - started
+        console.log(f"stack up in {startup:.0f}s; traffic enters nginx at {running.splitter.url}")
+        load = Load(running.splitter.url, stack.USER_TOKEN, stack.TOOLS, rate=args.rate)
+        load.start()
+        try:
+            with View(console) as view:
+                outcomes = Scenario(running, load, view, Plan(dwell=args.dwell)).run()
+        finally:
+            load.stop()
+        pids = running.pids()
+        reloads = running.splitter.reload_seconds
+    result = summary.build(outcomes, load.tally, pids, startup, time.monotonic() - started, reloads)
+    summary.show(console, result)
+    if args.json:
+        summary.write(args.json, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

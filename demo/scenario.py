@@ -1,0 +1,170 @@
+"""The two rollouts: A, a healthy v2 release that reaches 100%; B, one that fails at 25%.
+
+A is CodeModeRollout `mcp-a` for v2 release r1. Then the demo goes back to where every rollout
+starts (A deleted, the HTTPRoute all on v1) and ships release r2 (a new v2 pod template) with
+rollout `mcp-b`. When B reaches 25%, v2's own sample backend starts answering 503: v2's calls
+fail as `infra` errors while v1 stays healthy, and the operator rolls back to 100% v1.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import kubernetes
+
+from demo.splitter import v2_share
+from demo.stack import NAMESPACE, ROUTE, Stack, deployment, route_to_v1
+from demo.traffic import Load
+from demo.view import View
+
+TERMINAL = ("Succeeded", "RolledBack", "Aborted")
+POLL_SECONDS = 0.5
+FAULT = {"error_status": 503}  # v2's backend fails every API call: `infra` for the MCP server
+
+
+@dataclass(frozen=True)
+class Plan:
+    dwell: str = "20s"  # each of the 5%, 25% and 50% steps
+    interval: str = "5s"  # analysis interval
+    min_requests: int = 10  # v2 requests a step needs: ~20 at 5% of ~20 calls/s over 20 s
+    timeout: float = 240.0  # per rollout
+
+
+@dataclass
+class Outcome:
+    name: str
+    release: str
+    phase: str = "Pending"
+    weights: list[int] = field(default_factory=list)  # v2 weights nginx applied, in order
+    seconds: float = 0.0
+    fault_after: float | None = None  # seconds into the rollout when v2's backend broke
+    detected_after_fault: float | None = None  # fault -> status RolledBack
+    v1_after_fault: float | None = None  # fault -> nginx reloaded with all traffic on v1
+    served: dict[str, int] = field(default_factory=dict)  # requests through nginx per version
+    prometheus: dict[str, dict[str, float]] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+def rollout(name: str, plan: Plan, prometheus_url: str) -> dict[str, Any]:
+    steps = [{"weight": w, "pause": {"duration": plan.dwell}} for w in (5, 25, 50)]
+    return {
+        "apiVersion": "codemode.io/v1alpha1",
+        "kind": "CodeModeRollout",
+        "metadata": {"name": name},
+        "spec": {
+            "stable": {"deployment": "mcp-v1", "service": "mcp-v1"},
+            "canary": {"deployment": "mcp-v2", "service": "mcp-v2"},
+            "router": {"type": "gatewayAPI", "gatewayAPI": {"httpRoute": ROUTE}},
+            "steps": [*steps, {"weight": 100}],
+            "analysis": {
+                "interval": plan.interval,
+                "prometheus": {"address": prometheus_url, "timeout": "3s"},
+                "minRequests": plan.min_requests,
+                "onMetricsUnavailable": {"after": "1m", "action": "Hold"},
+            },
+        },
+    }
+
+
+def prometheus_counts(stack: Stack, seconds: float) -> dict[str, dict[str, float]]:
+    """Per version over the last `seconds`: requests, errors, infra errors, error rate."""
+    window = f"{max(1, round(seconds))}s"
+    queries = {
+        "requests": f"sum by (version) (increase(mcp_tool_calls_total[{window}]))",
+        "errors": f'sum by (version) (increase(mcp_tool_calls_total{{outcome="error"}}[{window}]))',
+        "infraErrors": f'sum by (version) (increase(mcp_tool_calls_total{{error_kind="infra"}}[{window}]))',
+    }
+    counts: dict[str, dict[str, float]] = {v: dict.fromkeys(queries, 0.0) for v in stack.versions}
+    for measure, promql in queries.items():
+        for sample in stack.prometheus.query(promql):
+            counts[sample["metric"]["version"]][measure] = round(float(sample["value"][1]))
+    for row in counts.values():
+        row["errorRate"] = round(row["errors"] / row["requests"], 4) if row["requests"] else 0.0
+    return counts
+
+
+class Scenario:
+    def __init__(self, stack: Stack, load: Load, view: View, plan: Plan) -> None:
+        self.stack, self.load, self.view, self.plan = stack, load, view, plan
+        self._api = kubernetes.client.CustomObjectsApi(
+            kubernetes.config.new_client_from_config(
+                config_file=str(stack.control_plane.kubeconfig)
+            )
+        )
+
+    def run(self) -> list[Outcome]:
+        healthy = self._roll(Outcome("mcp-a", "v2-r1"), fault_at=None)
+        self.view.note("A done. Back to 100% v1, and v2 release r2 ships: rollout B (mcp-b)")
+        self.stack.control_plane.kubectl("delete", "cmr", healthy.name, "-n", NAMESPACE)
+        self.stack.apply(route_to_v1(), deployment("v2", "v2-r2"))
+        self._wait_for_split(0)
+        return [healthy, self._roll(Outcome("mcp-b", "v2-r2"), fault_at=25)]
+
+    def _status(self, name: str) -> dict[str, Any]:
+        body = self._api.get_namespaced_custom_object(
+            "codemode.io", "v1alpha1", NAMESPACE, "codemoderollouts", name
+        )
+        return dict(body.get("status") or {})
+
+    def _check_alive(self) -> None:
+        for process in self.stack.processes:
+            process.ensure_running()
+        self.stack.splitter.ensure_running()
+
+    def _wait_for_split(self, weight: int) -> None:
+        """Until nginx serves `weight`% to v2 (the route is re-read every 0.5 s)."""
+        deadline = time.monotonic() + 15
+        while v2_share(self.stack.splitter.weights) != weight:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nginx did not reach {weight}% v2 within 15s")
+            self._check_alive()
+            time.sleep(POLL_SECONDS)
+
+    def _roll(self, outcome: Outcome, fault_at: int | None) -> Outcome:
+        started = time.monotonic()
+        reloads = len(self.stack.splitter.changes)
+        served = self.stack.splitter.served()
+        self.stack.apply(rollout(outcome.name, self.plan, self.stack.prometheus.url))
+        self.view.note(f"{outcome.name}: created for v2 release {outcome.release}")
+        fault_since: float | None = None
+        seen: tuple[str, int] | None = None
+        while outcome.phase not in TERMINAL:
+            if time.monotonic() - started > self.plan.timeout:
+                raise TimeoutError(f"{outcome.name} not done within {self.plan.timeout:.0f}s")
+            self._check_alive()
+            outcome.status = self._status(outcome.name)
+            outcome.phase = outcome.status.get("phase", "Pending")
+            weight = int(outcome.status.get("canaryWeight", 0))
+            if (outcome.phase, weight) != seen:
+                seen = (outcome.phase, weight)
+                self.view.note(f"{outcome.name}: {outcome.phase}, v2 at {weight}%")
+            if fault_at is not None and fault_since is None and weight == fault_at:
+                fault_since = self._break_v2()
+                outcome.fault_after = round(fault_since - started, 1)
+            self.view.show(outcome.name, outcome.status, self.stack.splitter, self.load.tally)
+            time.sleep(POLL_SECONDS)
+        if fault_since is not None:
+            outcome.detected_after_fault = round(time.monotonic() - fault_since, 1)
+        self._wait_for_split(int(outcome.status.get("canaryWeight", 0)))
+        if fault_since is not None:
+            outcome.v1_after_fault = round(self.stack.splitter.changes[-1].at - fault_since, 1)
+        outcome.seconds = round(time.monotonic() - started, 1)
+        outcome.weights = [0] + [v2_share(c.weights) for c in self.stack.splitter.changes[reloads:]]
+        now_served = self.stack.splitter.served()
+        outcome.served = {
+            v.name: now_served.get(v.service, 0) - served.get(v.service, 0)
+            for v in self.stack.versions.values()
+        }
+        time.sleep(2)  # two scrapes, so Prometheus has the rollout's last calls
+        outcome.prometheus = prometheus_counts(self.stack, time.monotonic() - started)
+        self.view.show(outcome.name, outcome.status, self.stack.splitter, self.load.tally)
+        return outcome
+
+    def _break_v2(self) -> float:
+        backend = self.stack.versions["v2"].backend_url
+        httpx.put(f"{backend}/admin/faults", json=FAULT, timeout=5).raise_for_status()
+        self.view.note("v2's backend now answers 503: v2's tool calls fail as infra errors")
+        return time.monotonic()

@@ -1,0 +1,253 @@
+"""Start and stop everything the demo runs: control plane, Prometheus, workloads, nginx, operator.
+
+The control plane holds the Deployments, Services and HTTPRoute the operator works on (kwok pods
+stand in for the workloads, so readiness is real API-server state); the real MCP processes on
+loopback serve the traffic, split by nginx as the HTTPRoute says.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from demo.splitter import Splitter
+from devcluster import cluster, gateway_api, prometheus
+from devcluster.cluster import ControlPlane
+from devcluster.processes import ManagedProcess, free_port, spawn, wait_until
+
+REPO = Path(__file__).resolve().parent.parent
+NAMESPACE = "demo"
+ROUTE = "mcp"
+USER_TOKEN = "demo-user-token"  # the end user's credential, forwarded by MCP to the backend
+# Parameterless reads that both versions serve as tools (v2 exposes them as natives), so every
+# call is valid whichever version nginx picks for it.
+TOOLS = ("listProjects", "listRegions", "getCurrentUser", "listTeamMembers")
+START_TIMEOUT = 90.0
+
+
+@dataclass
+class Version:
+    """One MCP version: its process, its own sample backend, and its Kubernetes names."""
+
+    name: str  # v1 / v2
+    port: int
+    process: ManagedProcess
+    backend_url: str
+
+    @property
+    def service(self) -> str:
+        return f"mcp-{self.name}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    control_plane: ControlPlane
+    prometheus: prometheus.Prometheus
+    versions: dict[str, Version]
+    splitter: Splitter
+    processes: list[ManagedProcess]
+
+    def pids(self) -> dict[str, int]:
+        return {p.name: p.popen.pid for p in self.processes}
+
+    def apply(self, *objects: dict[str, Any]) -> None:
+        apply(self.control_plane, *objects)
+
+
+def apply(cp: ControlPlane, *objects: dict[str, Any]) -> None:
+    cp.kubectl("apply", "-n", NAMESPACE, "-f", "-", input=yaml.safe_dump_all(objects))
+
+
+def deployment(version: str, release: str) -> dict[str, Any]:
+    labels = {"app": "mcp", "version": version}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": f"mcp-{version}"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [
+                        {"name": "mcp", "image": f"registry.invalid/codemode-mcp:{release}"}
+                    ]
+                },
+            },
+        },
+    }
+
+
+def route_to_v1() -> dict[str, Any]:
+    """The HTTPRoute with all traffic on v1: where every rollout starts."""
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": ROUTE},
+        "spec": {
+            "parentRefs": [{"name": "mcp-gateway"}],
+            "rules": [{"backendRefs": [{"name": "mcp-v1", "port": 80, "weight": 100}]}],
+        },
+    }
+
+
+def _service(version: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": f"mcp-{version}"},
+        "spec": {
+            "selector": {"app": "mcp", "version": version},
+            "ports": [{"port": 80, "targetPort": 8000}],
+        },
+    }
+
+
+def _install_crds(cp: ControlPlane) -> None:
+    for crd in [*gateway_api.crd_files(), *sorted((REPO / "crds").glob("*.yaml"))]:
+        cp.kubectl("apply", "--server-side", "-f", str(crd))
+    cp.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/codemoderollouts.codemode.io",
+        "crd/httproutes.gateway.networking.k8s.io",
+    )
+
+
+def _python(name: str, args: list[str], logs: Path, env: dict[str, str] | None = None) -> Any:
+    return spawn(name, [sys.executable, "-m", *args], logs, env=env, cwd=REPO)
+
+
+def _spawn_version(name: str, workdir: Path, processes: list[ManagedProcess]) -> Version:
+    """The version's own sample backend, (v2) its sandbox runner, and the MCP server."""
+    logs = workdir / "logs"
+    backend_port, port = free_port(), free_port()
+    processes.append(
+        _python(
+            f"backend-{name}",
+            ["mcp_server.sample_backend", f"--port={backend_port}", f"--token={USER_TOKEN}"],
+            logs,
+        )
+    )
+    backend_url = f"http://127.0.0.1:{backend_port}"
+    config = workdir / f"config-{name}"
+    config.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "mcp_server" / "sample_backend" / "openapi.json", config)
+    (config / "config.yaml").write_text(
+        yaml.safe_dump({"backendUrl": backend_url, "natives": list(TOOLS)})
+    )
+    runner_port = free_port()
+    if name == "v2":
+        processes.append(
+            _python(
+                "sandbox-runner",
+                [
+                    "sandbox_runner",
+                    "--host=127.0.0.1",
+                    f"--port={runner_port}",
+                    f"--proxy-url=http://127.0.0.1:{port}",
+                    "--pool-size=1",
+                ],
+                logs,
+            )
+        )
+    server = _python(
+        f"mcp-{name}",
+        [
+            "mcp_server",
+            f"--mode={name}",
+            f"--config-dir={config}",
+            f"--port={port}",
+            f"--sandbox-url=http://127.0.0.1:{runner_port}",
+        ],
+        logs,
+    )
+    processes.append(server)
+    return Version(name, port, server, backend_url)
+
+
+def _wait_ready(versions: dict[str, Version], processes: list[ManagedProcess]) -> None:
+    def all_alive() -> None:
+        for process in processes:
+            process.ensure_running()
+
+    for version in versions.values():
+        wait_until(
+            f"MCP {version.name} /readyz",
+            lambda v=version: httpx.get(f"{v.url}/readyz", timeout=2).is_success,
+            START_TIMEOUT,
+            alive=all_alive,
+        )
+
+
+def _start_operator(cp: ControlPlane, logs: Path) -> ManagedProcess:
+    metrics, live = free_port(), free_port()
+    operator = _python(
+        "operator",
+        [
+            "codemode_operator",
+            "--standalone",
+            "--tick=0.5",
+            f"--namespace={NAMESPACE}",
+            f"--metrics-port={metrics}",
+            "--metrics-host=127.0.0.1",
+            f"--liveness=http://127.0.0.1:{live}/healthz",
+        ],
+        logs,
+        env=cp.env,
+    )
+    wait_until(
+        "operator liveness",
+        lambda: httpx.get(f"http://127.0.0.1:{live}/healthz", timeout=2).is_success,
+        START_TIMEOUT,
+        alive=operator.ensure_running,
+    )
+    return operator
+
+
+@contextmanager
+def running(workdir: Path) -> Iterator[Stack]:
+    """Everything up, in dependency order; on exit (also Ctrl-C or a failure) all of it stops."""
+    with ExitStack() as cleanup:
+        processes: list[ManagedProcess] = []
+        cleanup.callback(lambda: [p.stop() for p in reversed(processes)])
+        # The workloads start in the background while the control plane comes up.
+        versions = {name: _spawn_version(name, workdir, processes) for name in ("v1", "v2")}
+        cp = cluster.start(workdir / "cluster")  # stops itself if it fails to start
+        processes.extend(cp.processes.values())
+        _install_crds(cp)
+        cp.kubectl("create", "namespace", NAMESPACE)
+        objects = [deployment("v1", "v1"), deployment("v2", "v2-r1")]
+        objects += [_service(name) for name in versions] + [route_to_v1()]
+        apply(cp, *objects)
+        targets = [f"127.0.0.1:{v.port}" for v in versions.values()]
+        prom = prometheus.start(workdir / "prometheus", [prometheus.static_job("mcp", targets)])
+        processes.append(prom.process)
+        _wait_ready(versions, processes)
+        splitter = Splitter(
+            workdir / "nginx",
+            cp.kubeconfig,
+            NAMESPACE,
+            ROUTE,
+            {v.service: v.port for v in versions.values()},
+        )
+        splitter.start()
+        cleanup.callback(splitter.stop)
+        processes.append(splitter.nginx)
+        processes.append(_start_operator(cp, workdir / "logs"))
+        yield Stack(workdir, cp, prom, versions, splitter, processes)

@@ -1,0 +1,201 @@
+"""Pure checks of the rendered charts: lint, schema, RBAC verbs, security, flags, alerts, config."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from codemode_operator.settings import Settings as OperatorSettings
+
+from mcp_server.__main__ import parse_overrides
+from mcp_server.settings import Settings as McpSettings
+from sandbox_runner.__main__ import parse_settings
+from tests.charts import (
+    CHARTS,
+    MCP_CHART,
+    OPERATOR_CHART,
+    REPO,
+    example_values,
+    helm,
+    objects,
+    of_kind,
+    template,
+)
+
+VALUES = [(c, None) for c in CHARTS] + [(c, v) for c in CHARTS for v in example_values(c)]
+
+# The operator's RBAC, derived from its code (see charts/codemode-operator/templates/_helpers.tpl).
+NAMESPACED_RULES = {
+    ("codemode.io", "codemoderollouts"): {"list", "watch", "patch"},
+    ("codemode.io", "codemoderollouts/status"): {"patch"},
+    ("apps", "deployments"): {"list", "watch"},
+    ("apps", "deployments/scale"): {"patch"},
+    ("gateway.networking.k8s.io", "httproutes"): {"list", "watch", "get", "update"},
+    ("batch", "jobs"): {"create", "list"},
+    ("", "events"): {"create"},
+}
+ROLE_RULES = {**NAMESPACED_RULES, ("kopf.dev", "kopfpeerings"): {"list", "watch", "patch"}}
+CLUSTER_ROLE_RULES = {
+    **NAMESPACED_RULES,
+    ("kopf.dev", "clusterkopfpeerings"): {"list", "watch", "patch"},
+    ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
+}
+
+
+def _values_args(values: Path | None) -> list[str]:
+    return ["--values", str(values)] if values else []
+
+
+@pytest.mark.parametrize(("chart", "values"), VALUES, ids=lambda v: v.name if v else "default")
+def test_helm_lint_passes(chart: Path, values: Path | None) -> None:
+    helm("lint", "--strict", str(chart), *_values_args(values))
+
+
+@pytest.mark.parametrize(
+    ("chart", "setting", "message"),
+    [
+        (OPERATOR_CHART, "tick=fast", "at '/tick': got string, want number"),
+        (MCP_CHART, "v2.replicas=three", "at '/v2/replicas': got string, want integer"),
+    ],
+)
+def test_schema_rejects_a_wrong_type_clearly(chart: Path, setting: str, message: str) -> None:
+    for command in (["lint"], ["template", "x"]):
+        out = helm(*command, str(chart), "--set", setting, check=False)
+        assert out.returncode != 0
+        assert message in out.stdout + out.stderr
+
+
+def _rules(manifest: str, kind: str) -> list[dict[str, dict[tuple[str, str], set[str]]]]:
+    found = []
+    for role in of_kind(manifest, kind):
+        rules: dict[tuple[str, str], set[str]] = {}
+        for rule in role["rules"]:
+            for group in rule["apiGroups"]:
+                for resource in rule["resources"]:
+                    rules.setdefault((group, resource), set()).update(rule["verbs"])
+        found.append(rules)
+    return found
+
+
+def test_cluster_role_has_exactly_the_verbs_the_operator_uses() -> None:
+    manifest = template(OPERATOR_CHART, "op", "ops")
+    assert _rules(manifest, "ClusterRole") == [CLUSTER_ROLE_RULES]
+    assert not list(of_kind(manifest, "Role"))
+
+
+def test_watch_namespaces_gives_a_role_per_namespace_and_no_cluster_role() -> None:
+    manifest = template(OPERATOR_CHART, "op", "ops", "--set", "watchNamespaces={a,b}")
+    assert _rules(manifest, "Role") == [ROLE_RULES, ROLE_RULES]
+    assert [r["metadata"]["namespace"] for r in of_kind(manifest, "RoleBinding")] == ["a", "b"]
+    assert not list(of_kind(manifest, "ClusterRole"))
+    assert [p["metadata"]["namespace"] for p in of_kind(manifest, "KopfPeering")] == ["a", "b"]
+
+
+def _pods(manifest: str) -> list[dict[str, Any]]:
+    return [d["spec"]["template"]["spec"] for d in of_kind(manifest, "Deployment")]
+
+
+@pytest.mark.parametrize(("chart", "values"), VALUES, ids=lambda v: v.name if v else "default")
+def test_every_container_is_locked_down(chart: Path, values: Path | None) -> None:
+    pods = _pods(template(chart, "r", "ns", *_values_args(values)))
+    assert pods
+    for pod in pods:
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["readOnlyRootFilesystem"] is True
+            assert security["capabilities"] == {"drop": ["ALL"]}
+            assert "livenessProbe" in container
+
+
+def _container(pods: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(c for pod in pods for c in pod["containers"] if c["name"] == name)
+
+
+def test_operator_flags_are_the_operators() -> None:
+    values = example_values(OPERATOR_CHART)[0]
+    pods = _pods(template(OPERATOR_CHART, "op", "ops", "--values", str(values)))
+    container = _container(pods, "operator")
+    assert container["command"] == ["codemode-operator"]
+    settings = OperatorSettings.from_args(container["args"])
+    assert settings.namespaces == ("mcp", "mcp-staging")
+    assert settings.peering == "codemode-operator-team-a" and settings.tick == 2
+    assert settings.liveness == "http://0.0.0.0:8081/healthz" and settings.metrics_port == 9090
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "liveness"}
+
+
+def test_mcp_flags_config_and_spec_load(tmp_path: Path) -> None:
+    manifest = template(MCP_CHART, "codemode-mcp", "mcp")
+    for name, text in next(of_kind(manifest, "ConfigMap"))["data"].items():
+        (tmp_path / name).write_text(text)
+    pods = _pods(manifest)
+    assert [c["name"] for pod in pods for c in pod["containers"]] == ["mcp", "mcp", "sandbox"]
+    for pod, mode in zip(pods, ("v1", "v2"), strict=True):
+        mcp = pod["containers"][0]
+        overrides = parse_overrides(mcp["args"])
+        assert overrides["mode"] == mode and overrides["config_dir"] == "/etc/createos"
+        settings = McpSettings.load({**overrides, "config_dir": str(tmp_path)})
+        assert (
+            settings.spec_path.read_bytes() == (MCP_CHART / "files" / "openapi.json").read_bytes()
+        )
+        assert "codemode-mcp-v2.mcp.svc:*" in settings.allowed_hosts
+        assert {"mountPath": "/etc/createos", "name": "config", "readOnly": True} in mcp[
+            "volumeMounts"
+        ]
+    sandbox = parse_settings(_container(pods, "sandbox")["args"])
+    assert (sandbox.host, sandbox.port) == ("127.0.0.1", 8090)
+    assert sandbox.proxy_url == "http://127.0.0.1:8080"
+    assert parse_overrides(pods[1]["containers"][0]["args"])["sandbox_url"] == (
+        "http://127.0.0.1:8090"
+    )
+
+
+def test_http_route_starts_at_100_percent_v1() -> None:
+    route = next(of_kind(template(MCP_CHART, "codemode-mcp", "mcp"), "HTTPRoute"))
+    weights = {r["name"]: r["weight"] for r in route["spec"]["rules"][0]["backendRefs"]}
+    assert weights == {"codemode-mcp-v1": 100, "codemode-mcp-v2": 0}
+
+
+def test_alerts_are_valid_prometheus_rules(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool comes with the prometheus Debian package (make system-packages)"
+    values = example_values(OPERATOR_CHART)[0]
+    rule = next(
+        of_kind(template(OPERATOR_CHART, "op", "ops", "--values", str(values)), "PrometheusRule")
+    )
+    alerts = [r["alert"] for group in rule["spec"]["groups"] for r in group["rules"]]
+    assert alerts == [
+        "CodeModeRolloutRolledBack",
+        "CodeModeRolloutStuck",
+        "CodeModeRolloutHeldOnMetrics",
+        "CodeModeOperatorReconcileErrors",
+    ]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump(rule["spec"]))
+    out = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_dockerfile_lints_clean() -> None:
+    hadolint = Path(sys.executable).parent / "hadolint"
+    dockerfile = REPO / "images" / "Dockerfile"
+    config = REPO / "images" / ".hadolint.yaml"
+    out = subprocess.run(
+        [str(hadolint), "--config", str(config), str(dockerfile)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_every_rendered_object_is_namespaced_to_the_release_or_cluster_scoped() -> None:
+    cluster_scoped = {"ClusterRole", "ClusterRoleBinding", "ClusterKopfPeering"}
+    for chart in CHARTS:
+        for obj in objects(template(chart, "r", "ns")):
+            namespace = obj["metadata"].get("namespace")
+            assert (obj["kind"] in cluster_scoped) == (namespace is None), obj["kind"]

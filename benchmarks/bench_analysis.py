@@ -8,6 +8,7 @@ every minute, Poisson traffic, binomial errors. Rule (a) runs the operator's own
 """
 
 import argparse
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from codemode_operator.rollout import verdict
 
 PLAN = ((0.05, 30), (0.25, 60), (0.50, 120))  # v2 share and minutes, up to the 100% step
 SHARES = np.concatenate([np.full(minutes, share) for share, minutes in PLAN])
-INFRA_BASE = 0.001  # v1's infra error rate: 0.1% of requests, part of the baseline errors
+HARD_INFRA_BASE = 0.001  # the harder extra row: v1's infra errors only 0.1% of requests
 ALPHA = 0.01
+INFRA_GOAL = 60  # v2 requests: the issue's median for 10x infra regressions
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,11 @@ class Scenario:
     name: str
     errors: float  # v2's error rate (all kinds) / v1's, with v2's infra errors at `infra` x
     infra: float  # v2's infra error rate / v1's; the extra infra errors add to `errors`
+    infra_base: float | None = None  # v1's infra error rate; None: all of the cell's baseline
 
 
 SCENARIOS = (Scenario("equal", 1, 1), Scenario("2x errors", 2, 1), Scenario("10x infra", 1, 10))
+HARD_INFRA = Scenario("10x infra, 0.1% infra baseline", 1, 10, HARD_INFRA_BASE)
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,13 @@ class Traffic:
     stable: np.ndarray
 
 
-def simulate(cell: Cell, scenario: Scenario, rollouts: int, infra_base: float, rng) -> Traffic:
+def simulate(cell: Cell, scenario: Scenario, rollouts: int, rng) -> Traffic:
+    infra_base = cell.base if scenario.infra_base is None else scenario.infra_base
+
     def version(share: np.ndarray, other: float, infra: float) -> np.ndarray:
         requests = rng.poisson(cell.rate * share, (rollouts, share.size))
         infra_errors = rng.binomial(requests, infra)
-        other_errors = rng.binomial(requests - infra_errors, other / (1 - infra))
+        other_errors = rng.binomial(requests - infra_errors, max(other, 0.0) / (1 - infra))
         return np.stack([requests, other_errors + infra_errors, infra_errors])
 
     return Traffic(
@@ -179,7 +185,7 @@ def main_table(rollouts: int, seed: int) -> list[str]:
     seeds = np.random.SeedSequence(seed).spawn(len(CELLS))
     for cell, cell_seed in zip(CELLS, seeds, strict=True):
         rng = np.random.default_rng(cell_seed)
-        traffic = {s.name: simulate(cell, s, rollouts, INFRA_BASE, rng) for s in SCENARIOS}
+        traffic = {s.name: simulate(cell, s, rollouts, rng) for s in SCENARIOS}
         for name, rule in rules(cell).items():
             found = {s: measure(rule(t), t) for s, t in traffic.items()}
             lines.append(
@@ -189,18 +195,53 @@ def main_table(rollouts: int, seed: int) -> list[str]:
     return lines
 
 
+def poisson_tail(mean: float, k: int) -> float:
+    """P(X >= k) for X ~ Poisson(mean)."""
+    return 1 - sum(math.exp(-mean) * mean**i / math.factorial(i) for i in range(k))
+
+
+def oracle_power(requests: int, base: float, ratio: float, alpha: float) -> float:
+    """Power of the Neyman-Pearson test that knows v1's rate exactly and looks once.
+
+    v2's errors are Poisson(requests * base) if v2 is as good as v1 and Poisson(requests * base
+    * ratio) if worse; the test rejects on many errors, randomised at the boundary to spend
+    exactly alpha. No test that compares v2 with v1, sequential or not, catches more often by
+    `requests` v2 requests at that alpha: an upper bound on P(rolled back by then)."""
+    null, worse = requests * base, requests * base * ratio
+    k = 0
+    while poisson_tail(null, k + 1) > alpha:
+        k += 1
+    # Reject on more than k errors, and on exactly k with the probability that spends alpha.
+    at_k = poisson_tail(null, k) - poisson_tail(null, k + 1)
+    spend = (alpha - poisson_tail(null, k + 1)) / at_k
+    return poisson_tail(worse, k + 1) + spend * (
+        poisson_tail(worse, k) - poisson_tail(worse, k + 1)
+    )
+
+
 def infra_table(rollouts: int, seed: int) -> list[str]:
-    """How (a)'s 10x infra detection scales with the infra baseline (all errors at 2%)."""
+    """(a) on 10x infra regressions: the issue's scenario and the harder 0.1% infra baseline.
+
+    The bound: the best any test could do by the goal's 60th v2 request, with the whole alpha
+    and with the infra test's share; a median <= 60 needs it above 50%."""
+    share = verdict.INFRA_ERRORS.alpha_share
     lines = [
-        "| traffic | infra baseline | 10x infra: detected, median/p95 v2 requests (minutes) |",
-        "|---|---|---|",
+        "| traffic | baseline | infra baseline | 10x infra: detected, median/p95 v2 requests "
+        f"(minutes) | bound: caught by {INFRA_GOAL} v2 requests at alpha, at {share:g} alpha |",
+        "|---|---|---|---|---|",
     ]
-    rng = np.random.default_rng(np.random.SeedSequence(seed + 1))
-    for rate in (200, 1000):
-        for infra_base in (0.001, 0.005, 0.01):
-            worse = simulate(Cell(rate, 0.02), SCENARIOS[2], rollouts, infra_base, rng)
+    seeds = np.random.SeedSequence(seed + 1).spawn(len(CELLS))
+    for cell, cell_seed in zip(CELLS, seeds, strict=True):
+        rng = np.random.default_rng(cell_seed)
+        for scenario in (SCENARIOS[2], HARD_INFRA):
+            base = cell.base if scenario.infra_base is None else scenario.infra_base
+            worse = simulate(cell, scenario, rollouts, rng)
+            bound = " / ".join(
+                f"{oracle_power(INFRA_GOAL, base, 10, a):.0%}" for a in (ALPHA, ALPHA * share)
+            )
             lines.append(
-                f"| {rate}/min | {infra_base:.1%} | {measure(sequential_test(worse), worse)} |"
+                f"| {cell.rate}/min | {cell.base:.1%} | {base:.1%} "
+                f"| {measure(sequential_test(worse), worse)} | {bound} |"
             )
     return lines
 

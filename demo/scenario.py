@@ -96,12 +96,12 @@ class Scenario:
         )
 
     def run(self) -> list[Outcome]:
-        healthy = self._roll(Outcome("mcp-a", "v2-r1"), fault_at=None)
+        healthy = self._roll(Outcome("mcp-a", "r1"), fault_at=None)
         self.view.note("A done. Back to 100% v1, and v2 release r2 ships: rollout B (mcp-b)")
         self.stack.control_plane.kubectl("delete", "cmr", healthy.name, "-n", NAMESPACE)
         self.stack.apply(route_to_v1(), deployment("v2", "v2-r2"))
         self._wait_for_split(0)
-        return [healthy, self._roll(Outcome("mcp-b", "v2-r2"), fault_at=25)]
+        return [healthy, self._roll(Outcome("mcp-b", "r2"), fault_at=25)]
 
     def _status(self, name: str) -> dict[str, Any]:
         body = self._api.get_namespaced_custom_object(

@@ -57,27 +57,37 @@ def build(
     }
 
 
+def _version(prom: dict[str, float]) -> str:
+    return (
+        f"{prom['requests']:.0f} requests, {100 * prom['errorRate']:.1f}% errors"
+        f" ({prom['infraErrors']:.0f} infra)"
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value}s"
+
+
 def show(console: Console, summary: dict[str, Any]) -> None:
-    grid = Table(title="codemode-rollout demo")
-    for column in ("rollout", "phase", "steps walked", "final v2 %", "detected in"):
-        grid.add_column(column)
-    grid.add_column("Prometheus v1 / v2: requests, error rate")
-    grid.add_column("nginx v1 / v2")
-    for r in summary["rollouts"]:
-        prom = r["prometheus"]
-        grid.add_row(
-            f"{r['name']} ({r['release']})",
-            r["phase"],
-            " → ".join(f"{w}%" for w in r["stepsWalked"]),
-            str(r["finalWeight"]),
-            "-" if r["detectSeconds"] is None else f"{r['detectSeconds']}s",
-            " / ".join(
-                f"{prom[v]['requests']:.0f}, {100 * prom[v]['errorRate']:.1f}%"
-                f" ({prom[v]['infraErrors']:.0f} infra)"
-                for v in ("v1", "v2")
-            ),
-            f"{r['nginx'].get('v1', 0)} / {r['nginx'].get('v2', 0)}",
-        )
+    rollouts = summary["rollouts"]
+    grid = Table(title="codemode-rollout demo: summary")
+    grid.add_column("")
+    for r in rollouts:
+        grid.add_column(f"{r['name']} (v2 {r['release']})")
+    rows = {
+        "phase": lambda r: r["phase"],
+        "steps walked (v2 %)": lambda r: " → ".join(str(w) for w in r["stepsWalked"]),
+        "final v2 weight": lambda r: f"{r['finalWeight']}%",
+        "rollout took": lambda r: _seconds(r["seconds"]),
+        "v2 broken after": lambda r: _seconds(r["faultAfterSeconds"]),
+        "fault → RolledBack": lambda r: _seconds(r["detectSeconds"]),
+        "fault → nginx all on v1": lambda r: _seconds(r["trafficOnV1Seconds"]),
+        "Prometheus v1": lambda r: _version(r["prometheus"]["v1"]),
+        "Prometheus v2": lambda r: _version(r["prometheus"]["v2"]),
+        "through nginx v1 / v2": lambda r: f"{r['nginx'].get('v1', 0)} / {r['nginx'].get('v2', 0)}",
+    }
+    for label, cell in rows.items():
+        grid.add_row(label, *(cell(r) for r in rollouts))
     console.print(grid)
     load = summary["load"]
     console.print(

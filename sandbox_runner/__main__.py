@@ -6,8 +6,10 @@ import argparse
 import logging
 
 import uvicorn
+from pydantic import ValidationError
 
 from sandbox_runner.app import create_app
+from sandbox_runner.schema import describe
 from sandbox_runner.settings import Settings
 
 
@@ -33,7 +35,10 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--work-dir", default=None, help="default: /dev/shm, else the temp dir")
     args = vars(parser.parse_args(argv))
     args["default_max_api_calls"] = args.pop("max_api_calls")
-    return Settings(**args)
+    try:
+        return Settings(**args)
+    except ValidationError as error:
+        parser.error(describe(error).replace("_", "-"))  # exits with status 2
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   const mediaType = job.language === "javascript" ? "application/javascript" : "application/typescript";
   const moduleUrl = (source: string, type: string): string =>
     `data:${type},` + encodeURIComponent(source);
-  const fail = (error: unknown): void => {
+  const describe = (error: unknown): Record<string, unknown> => {
     const isObject = typeof error === "object" && error !== null;
     const kind: ErrorKind = (isObject && apply(getKind, kindOf, [error])) || "user";
     const details: Record<string, unknown> = {
@@ -149,6 +149,16 @@ async function main(): Promise<void> {
     if (error instanceof ApiError && kind === "api") {
       details.status = error.status;
       details.operationId = error.operationId;
+    }
+    return details;
+  };
+  const fail = (error: unknown): void => {
+    let details: Record<string, unknown>;
+    try {
+      details = describe(error);
+    } catch {
+      // Thrown values with throwing getters or toString are still the code's own error.
+      details = { kind: "user", name: "Error", message: "the code threw a value that cannot be shown" };
     }
     frame({ t: "result", ok: false, error: details, truncated });
     realExit(0);

@@ -38,6 +38,12 @@ def check(t: Tick) -> None:
         _consume(t, sample)
 
 
+def _restart_reason(null_ratio: float, tolerance: float, resumes: bool) -> str | None:
+    if null_ratio != 1 + tolerance:
+        return f"tolerance is now {tolerance}"
+    return None if resumes else "the test's prior changed (operator upgrade)"
+
+
 def _counts(counts: Counts) -> VersionCounts:
     return VersionCounts(**counts.model_dump())
 
@@ -45,9 +51,10 @@ def _counts(counts: Counts) -> VersionCounts:
 def _consume(t: Tick, sample: MetricsSample) -> None:
     spec, record = t.spec.analysis, t.status.analysis
     assert spec is not None  # a sample is only asked for when analysis is configured
-    if record.null_ratio != 1 + spec.tolerance:
-        # Sums against another θ0 mean nothing now: restart the tests (and say so).
-        t.emit("AnalysisRestarted", f"tolerance is now {spec.tolerance}")
+    restart = _restart_reason(record.null_ratio, spec.tolerance, verdict.resumes(record))
+    if restart is not None:
+        # Sums against another θ0 or prior mean nothing now: restart the tests (and say so).
+        t.emit("AnalysisRestarted", restart)
         record = t.status.analysis = verdict.new_record(spec.alpha, spec.tolerance).model_copy(
             update={"window_start": record.window_start, "step_canary_requests": 0}
         )

@@ -47,7 +47,9 @@ def with_faults(backend: Server, **faults: Any) -> None:
 
 
 @pytest.fixture
-def kubectl_codemode(control_plane: ControlPlane) -> Callable[..., subprocess.CompletedProcess[str]]:
+def kubectl_codemode(
+    control_plane: ControlPlane,
+) -> Callable[..., subprocess.CompletedProcess[str]]:
     """`kubectl codemode ...` through the real kubectl, which finds the plugin on PATH."""
     env = dict(control_plane.env, PATH=f"{VENV_BIN}{os.pathsep}{control_plane.env['PATH']}")
 

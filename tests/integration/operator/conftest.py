@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +34,24 @@ class Operator:
     """`python -m codemode_operator` for one namespace (None: all); kill() is a SIGKILL."""
 
     def __init__(
-        self, cp: ControlPlane, namespace: str | None, logs: Path, tick: float = 0.5
+        self,
+        cp: ControlPlane,
+        namespace: str | None,
+        logs: Path,
+        tick: float = 0.5,
+        args: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.cp, self.namespace, self.logs, self.tick = cp, namespace, logs, tick
+        # A chart's flags and a ServiceAccount's kubeconfig instead of the defaults below.
+        self.args = list(args) if args is not None else self._default_args()
+        self.env = dict(env) if env is not None else cp.env
         self.process: ManagedProcess | None = None
         self.metrics_url = ""
+
+    def _default_args(self) -> list[str]:
+        namespace = [f"--namespace={self.namespace}"] if self.namespace else []
+        return ["--standalone", f"--tick={self.tick}", *namespace]
 
     def start(self) -> None:
         metrics, live = free_port(), free_port()
@@ -49,15 +62,13 @@ class Operator:
                 sys.executable,
                 "-m",
                 "codemode_operator",
-                "--standalone",
-                f"--tick={self.tick}",
-                *([f"--namespace={self.namespace}"] if self.namespace else []),
+                *self.args,
                 f"--metrics-port={metrics}",
                 "--metrics-host=127.0.0.1",
                 f"--liveness=http://127.0.0.1:{live}/healthz",
             ],
             self.logs,
-            env=self.cp.env,
+            env=self.env,
             cwd=REPO,
         )
         process = self.process
@@ -164,6 +175,25 @@ def rollout(
         "metadata": {"name": name},
         "spec": body,
     }
+
+
+def gateway_workloads(canary_pool: str | None = None) -> list[dict[str, Any]]:
+    """v1 and v2 Deployments, their Services and an HTTPRoute sending all traffic to v1."""
+    return [
+        deployment("mcp-v1", "v1"),
+        deployment("mcp-v2", "v2", pool=canary_pool),
+        service("mcp-v1", "v1"),
+        service("mcp-v2", "v2"),
+        http_route(),
+    ]
+
+
+def status(cp: ControlPlane, namespace: str, name: str = "mcp") -> dict[str, Any]:
+    return get(cp, namespace, "cmr", name).get("status", {})
+
+
+def condition(rollout_status: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next((c for c in rollout_status.get("conditions", []) if c["type"] == kind), {})
 
 
 def apply(cp: ControlPlane, namespace: str, *objects: dict[str, Any]) -> None:

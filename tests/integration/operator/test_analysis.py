@@ -17,24 +17,15 @@ from .conftest import (
     Operator,
     Watch,
     apply,
-    deployment,
-    get,
-    http_route,
+    condition,
+    gateway_workloads,
     rollout,
-    service,
+    status,
     wait_for,
 )
 
 TIMEOUT = 90
 HEALTHY = {"rps": 200, "errorRate": 0.01, "infraRate": 0.0}
-
-
-def _status(cp: ControlPlane, ns: str) -> dict[str, Any]:
-    return get(cp, ns, "cmr", "mcp").get("status", {})
-
-
-def _condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
-    return next((c for c in status.get("conditions", []) if c["type"] == kind), {})
 
 
 def _setup(
@@ -53,15 +44,7 @@ def _setup(
         "onMetricsUnavailable": {"after": "1h", "action": "Hold"},
         **analysis,
     }
-    apply(
-        cp,
-        ns,
-        deployment("mcp-v1", "v1"),
-        deployment("mcp-v2", "v2"),
-        service("mcp-v1", "v1"),
-        service("mcp-v2", "v2"),
-        http_route(),
-    )
+    apply(cp, ns, *gateway_workloads())
     before_rollout()
     apply(cp, ns, rollout(steps=steps, analysis=spec))
 
@@ -77,11 +60,11 @@ def test_healthy_v2_succeeds(
     _setup(control_plane, namespace, prometheus_for_test)
     wait_for(
         "Succeeded",
-        lambda: _status(control_plane, namespace).get("phase") == "Succeeded",
+        lambda: status(control_plane, namespace).get("phase") == "Succeeded",
         TIMEOUT,
-        show=lambda: _status(control_plane, namespace),
+        show=lambda: status(control_plane, namespace),
     )
-    analysis = _status(control_plane, namespace)["analysis"]
+    analysis = status(control_plane, namespace)["analysis"]
     assert analysis["canaryTotal"]["requests"] > 0 and analysis["stableTotal"]["requests"] > 0
 
 
@@ -104,22 +87,22 @@ def test_infra_errors_at_25_roll_back(
     )
     weights = watches[0]
     wait_for(
-        "step 2 (25%)", lambda: _status(control_plane, namespace).get("canaryWeight") == 25, TIMEOUT
+        "step 2 (25%)", lambda: status(control_plane, namespace).get("canaryWeight") == 25, TIMEOUT
     )
     exporter.traffic(v2={"infraRate": 0.2})
-    status = wait_for(
+    current = wait_for(
         "RolledBack",
-        lambda: (s := _status(control_plane, namespace)).get("phase") == "RolledBack" and s,
+        lambda: (s := status(control_plane, namespace)).get("phase") == "RolledBack" and s,
         TIMEOUT,
     )
     wait_for(
         "route back to v1", lambda: weights.values()[-1:] == ["100 0"], 10, show=weights.values
     )
     assert weights.values() == ["100", "95 5", "75 25", "100 0"]
-    infra = status["analysis"]["infraErrors"]
+    infra = current["analysis"]["infraErrors"]
     assert infra["verdict"] == "Fail" and infra["canaryErrors"] > 0
-    assert infra["eValue"] >= 1 / 0.01 / 2  # past the threshold of its half of alpha
-    assert _condition(status, "RolledBack")["status"] == "True"
+    assert infra["eValue"] >= infra["threshold"]  # the evidence crossed 1/(its share of alpha)
+    assert condition(current, "RolledBack")["status"] == "True"
     events = control_plane.kubectl(
         "get",
         "events",
@@ -145,26 +128,26 @@ def test_prometheus_down_holds_then_continues(
 ) -> None:
     exporter.traffic(v1=HEALTHY, v2=HEALTHY)
     _setup(control_plane, namespace, prometheus_for_test, dwell="6s")
-    wait_for("step 1", lambda: _status(control_plane, namespace).get("canaryWeight") == 5, TIMEOUT)
+    wait_for("step 1", lambda: status(control_plane, namespace).get("canaryWeight") == 5, TIMEOUT)
     port = int(prometheus_for_test.url.rsplit(":", 1)[1])
     prometheus_for_test.kill()
-    status = wait_for(
+    current = wait_for(
         "hold on metrics",
         lambda: (
-            (s := _status(control_plane, namespace))
+            (s := status(control_plane, namespace))
             and any(c.get("reason") == "MetricsUnavailable" for c in s.get("conditions", []))
             and s
         ),
         TIMEOUT,
     )
-    held_at = status["stepIndex"]
+    held_at = current["stepIndex"]
     wait_for(
         "dwell over while Prometheus is down",
-        lambda: _status(control_plane, namespace).get("stepRemaining") in ("0s", None),
+        lambda: status(control_plane, namespace).get("stepRemaining") in ("0s", None),
         TIMEOUT,
     )
-    assert _status(control_plane, namespace)["stepIndex"] == held_at  # never advances blind
-    assert _status(control_plane, namespace)["phase"] == "Progressing"
+    assert status(control_plane, namespace)["stepIndex"] == held_at  # never advances blind
+    assert status(control_plane, namespace)["phase"] == "Progressing"
     again = prometheus.start(
         prometheus_for_test.workdir,
         [prometheus.static_job("mcp", [f"127.0.0.1:{exporter.port}"])],
@@ -173,7 +156,7 @@ def test_prometheus_down_holds_then_continues(
     try:
         wait_for(
             "Succeeded",
-            lambda: _status(control_plane, namespace).get("phase") == "Succeeded",
+            lambda: status(control_plane, namespace).get("phase") == "Succeeded",
             TIMEOUT,
         )
     finally:
@@ -188,14 +171,14 @@ def test_no_traffic_holds(
     prometheus_for_test: Prometheus,
 ) -> None:
     _setup(control_plane, namespace, prometheus_for_test, dwell="2s")
-    wait_for("step 1", lambda: _status(control_plane, namespace).get("canaryWeight") == 5, TIMEOUT)
-    status = wait_for(
+    wait_for("step 1", lambda: status(control_plane, namespace).get("canaryWeight") == 5, TIMEOUT)
+    current = wait_for(
         "waiting for data",
         lambda: (
-            (s := _status(control_plane, namespace))
-            and _condition(s, "Progressing").get("reason") == "WaitingForData"
+            (s := status(control_plane, namespace))
+            and condition(s, "Progressing").get("reason") == "WaitingForData"
             and s
         ),
         TIMEOUT,
     )
-    assert status["stepIndex"] == 0 and status["phase"] == "Progressing"
+    assert current["stepIndex"] == 0 and current["phase"] == "Progressing"

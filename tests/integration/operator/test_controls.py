@@ -6,13 +6,9 @@ from typing import Any
 
 from devcluster.cluster import ControlPlane
 
-from .conftest import Operator, apply, deployment, get, http_route, rollout, service, wait_for
+from .conftest import Operator, apply, gateway_workloads, get, rollout, status, wait_for
 
 TIMEOUT = 60
-
-
-def _status(cp: ControlPlane, ns: str) -> dict[str, Any]:
-    return get(cp, ns, "cmr", "mcp").get("status", {})
 
 
 def _route_weight(cp: ControlPlane, ns: str) -> list[int]:
@@ -28,7 +24,7 @@ def _at(cp: ControlPlane, ns: str, phase: str, step: str | None = None) -> dict[
     return wait_for(
         f"{phase} {step or ''}",
         lambda: (
-            (s := _status(cp, ns)).get("phase") == phase
+            (s := status(cp, ns)).get("phase") == phase
             and (step is None or s.get("step") == step)
             and s
         ),
@@ -37,16 +33,7 @@ def _at(cp: ControlPlane, ns: str, phase: str, step: str | None = None) -> dict[
 
 
 def _setup(cp: ControlPlane, ns: str, steps: list[dict[str, Any]]) -> None:
-    apply(
-        cp,
-        ns,
-        deployment("mcp-v1", "v1"),
-        deployment("mcp-v2", "v2"),
-        service("mcp-v1", "v1"),
-        service("mcp-v2", "v2"),
-        http_route(),
-        rollout(steps=steps),
-    )
+    apply(cp, ns, *gateway_workloads(), rollout(steps=steps))
 
 
 def test_promote_approves_a_manual_step(
@@ -55,16 +42,16 @@ def test_promote_approves_a_manual_step(
     _setup(
         control_plane, namespace, [{"weight": 5, "pause": {"untilApproved": True}}, {"weight": 100}]
     )
-    status = _at(control_plane, namespace, "Progressing", "1/2")
+    current = _at(control_plane, namespace, "Progressing", "1/2")
     wait_for(
         "waiting for approval",
         lambda: any(
             c["reason"] == "WaitingForApproval"
-            for c in _status(control_plane, namespace)["conditions"]
+            for c in status(control_plane, namespace)["conditions"]
         ),
         TIMEOUT,
     )
-    assert status["canaryWeight"] == 5
+    assert current["canaryWeight"] == 5
     _request(control_plane, namespace, "promote")
     _at(control_plane, namespace, "Succeeded")
     wait_for(
@@ -77,7 +64,7 @@ def test_promote_approves_a_manual_step(
         ),
         TIMEOUT,
     )
-    assert _status(control_plane, namespace)["lastRequest"]["outcome"] == "Applied"
+    assert status(control_plane, namespace)["lastRequest"]["outcome"] == "Applied"
 
 
 def test_skip_pause_resume_abort_retry(
@@ -104,7 +91,7 @@ def test_skip_pause_resume_abort_retry(
     wait_for(
         "skip recorded",
         lambda: (
-            _status(control_plane, namespace).get("lastRequest", {}).get("name") == "skip"
+            status(control_plane, namespace).get("lastRequest", {}).get("name") == "skip"
             and "codemode.io/request"
             not in (
                 get(control_plane, namespace, "cmr", "mcp")["metadata"].get("annotations") or {}
@@ -112,7 +99,7 @@ def test_skip_pause_resume_abort_retry(
         ),
         TIMEOUT,
     )
-    assert _status(control_plane, namespace)["phase"] == "Paused"
+    assert status(control_plane, namespace)["phase"] == "Paused"
     assert _route_weight(control_plane, namespace) == [75, 25]
     control_plane.kubectl(
         "patch", "cmr", "mcp", "-n", namespace, "--type=merge", "-p", '{"spec":{"paused":false}}'
@@ -120,9 +107,9 @@ def test_skip_pause_resume_abort_retry(
     _at(control_plane, namespace, "Succeeded")
 
     _request(control_plane, namespace, "abort")
-    status = _at(control_plane, namespace, "Aborted")
+    current = _at(control_plane, namespace, "Aborted")
     wait_for("weight 0", lambda: _route_weight(control_plane, namespace) == [100, 0], TIMEOUT)
-    assert any(c["type"] == "RolledBack" and c["status"] == "True" for c in status["conditions"])
+    assert any(c["type"] == "RolledBack" and c["status"] == "True" for c in current["conditions"])
     assert get(control_plane, namespace, "deploy", "mcp-v2")["spec"]["replicas"] == 2  # kept
 
     _request(control_plane, namespace, "retry")
@@ -136,9 +123,7 @@ def test_refused_request_says_why(
     _setup(control_plane, namespace, [{"weight": 5, "pause": {"duration": "1h"}}, {"weight": 100}])
     _at(control_plane, namespace, "Progressing", "1/2")
     _request(control_plane, namespace, "retry")
-    last = wait_for(
-        "refusal", lambda: _status(control_plane, namespace).get("lastRequest"), TIMEOUT
-    )
+    last = wait_for("refusal", lambda: status(control_plane, namespace).get("lastRequest"), TIMEOUT)
     assert last["outcome"] == "Refused" and "retry" in last["message"]
     events = control_plane.kubectl(
         "get", "events", "-n", namespace, "--field-selector=reason=RequestRefused", "-o", "name"
@@ -157,5 +142,14 @@ def test_kubectl_get_cmr_columns(
     name, phase, step, weight, left, _age = row.split()
     assert (name, phase, step, weight) == ("mcp", "Progressing", "1/2", "5")
     assert left in ("1h", "59m")  # an hour's dwell has just begun
-    described = control_plane.kubectl("describe", "cmr", "mcp", "-n", namespace)
-    assert "Conditions" in described and "StepStarted" in described
+    # Events are posted asynchronously by kopf: wait for the step's event to show up.
+    described = wait_for(
+        "describe with events",
+        lambda: (
+            (d := control_plane.kubectl("describe", "cmr", "mcp", "-n", namespace))
+            and "StepStarted" in d
+            and d
+        ),
+        TIMEOUT,
+    )
+    assert "Conditions:" in described and "Dwelling" in described

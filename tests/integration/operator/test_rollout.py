@@ -12,10 +12,11 @@ from .conftest import (
     Watch,
     apply,
     deployment,
+    gateway_workloads,
     get,
-    http_route,
     rollout,
     service,
+    status,
     wait_for,
 )
 
@@ -23,19 +24,11 @@ STEP_TIMEOUT = 60
 
 
 def _phase(cp: ControlPlane, ns: str) -> str | None:
-    return get(cp, ns, "cmr", "mcp").get("status", {}).get("phase")
+    return status(cp, ns).get("phase")
 
 
 def _gateway_setup(cp: ControlPlane, ns: str, canary_pool: str | None = None) -> None:
-    apply(
-        cp,
-        ns,
-        deployment("mcp-v1", "v1"),
-        deployment("mcp-v2", "v2", pool=canary_pool),
-        service("mcp-v1", "v1"),
-        service("mcp-v2", "v2"),
-        http_route(),
-    )
+    apply(cp, ns, *gateway_workloads(canary_pool))
 
 
 def test_gateway_api_walk(
@@ -47,9 +40,9 @@ def test_gateway_api_walk(
     wait_for("Succeeded", lambda: _phase(control_plane, namespace) == "Succeeded", STEP_TIMEOUT)
     wait_for("last weight seen", lambda: weights.values()[-1:] == ["0 100"], 10)
     assert weights.values() == ["100", "95 5", "75 25", "50 50", "0 100"]
-    status = get(control_plane, namespace, "cmr", "mcp")["status"]
-    assert status["canaryWeight"] == 100 and status["step"] == "4/4"
-    reasons = [h["reason"] for h in status["history"]]
+    current = get(control_plane, namespace, "cmr", "mcp")["status"]
+    assert current["canaryWeight"] == 100 and current["step"] == "4/4"
+    reasons = [h["reason"] for h in current["history"]]
     assert reasons.count("StepStarted") == 3 and reasons[-1] == "Succeeded"
 
 

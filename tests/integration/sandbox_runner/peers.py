@@ -137,16 +137,17 @@ class RunnerProcess:
 
 
 @contextmanager
-def running_runner(proxy_url: str, *flags: str) -> Iterator[RunnerProcess]:
+def running_runner(proxy_url: str, *flags: str, expect: int = 200) -> Iterator[RunnerProcess]:
+    """A runner subprocess, yielded once its /health answers `expect`."""
     port = free_port()
     command = [sys.executable, "-m", "sandbox_runner", "--port", str(port), "--proxy-url"]
     process = subprocess.Popen([*command, proxy_url, *flags], env=os.environ.copy())
     runner = RunnerProcess(process, f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
-        while not _healthy(runner.url):
+        while _health(runner.url) != expect:
             assert process.poll() is None, "runner exited during start-up"
-            assert time.monotonic() < deadline, "runner did not become healthy"
+            assert time.monotonic() < deadline, f"runner /health never answered {expect}"
             time.sleep(0.05)
         yield runner
     finally:
@@ -158,11 +159,11 @@ def running_runner(proxy_url: str, *flags: str) -> Iterator[RunnerProcess]:
             process.wait(timeout=5)
 
 
-def _healthy(url: str) -> bool:
+def _health(url: str) -> int | None:
     try:
-        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+        return httpx.get(f"{url}/health", timeout=1).status_code
     except httpx.HTTPError:
-        return False
+        return None
 
 
 def pid_exists(pid: int) -> bool:

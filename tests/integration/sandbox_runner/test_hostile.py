@@ -177,6 +177,12 @@ HOSTILE = [
         error_name="Error",
     ),
     Hostile(
+        "throws an undescribable value",
+        "throw { get name() { throw new Error('x'); }, toString() { throw new Error('y'); } };",
+        "user",
+        error_name="Error",
+    ),
+    Hostile(
         "uncaught in timer",
         "setTimeout(() => { throw new Error('late'); }, 0);"
         "await new Promise((r) => setTimeout(r, 200));",
@@ -239,3 +245,33 @@ def test_token_is_not_visible_to_code(client: httpx.Client) -> None:
     """
     answer = execute(client, code, token="very-secret-token")
     assert "very-secret-token" not in answer["result"]
+
+
+def test_concurrent_execution_cannot_see_another_token(
+    client: httpx.Client, proxy: ProxyStandIn
+) -> None:
+    proxy.release.clear()
+    holder = threading.Thread(
+        target=execute, args=(client, "return await api.hold({});"), kwargs={"token": "A-secret"}
+    )
+    holder.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not any(call.token == "A-secret" for call in proxy.snapshot()):
+            assert time.monotonic() < deadline, "execution A never reached the proxy"
+            time.sleep(0.01)
+        probe = """
+        const seen = [JSON.stringify(Deno.args), Object.getOwnPropertyNames(globalThis).join(),
+                      String(localStorage.length)];
+        for (const path of ['/proc/' + Deno.ppid + '/environ', '/proc/' + Deno.ppid + '/cmdline']) {
+          try { seen.push(Deno.readTextFileSync(path)); } catch (e) { seen.push(e.name); }
+        }
+        return seen.join('|');
+        """
+        answer = execute(client, probe, token="B-token")
+        assert answer["ok"], answer
+        assert "A-secret" not in answer["result"]
+        assert "NotCapable" in answer["result"]
+    finally:
+        proxy.release.set()
+        holder.join(timeout=30)

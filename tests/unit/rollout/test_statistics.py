@@ -120,5 +120,5 @@ def test_false_rollbacks_stay_below_alpha_with_a_check_every_minute(rate: int, b
             if state.verdict == "Fail":
                 false_rollbacks += 1
                 break
-    # The errors test has 0.9 * alpha = 0.045 of the budget.
+    # The errors test has 0.95 * alpha = 0.0475 of the budget.
     assert false_rollbacks / rollouts <= alpha

@@ -46,6 +46,19 @@ def test_flags() -> None:
     assert (settings.max_output_bytes, settings.default_max_api_calls) == (2048, 7)
 
 
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [("--pool-size 0", "pool-size"), ("--proxy-url ftp://x", "proxy-url")],
+)
+def test_invalid_flag_exits_naming_it(
+    flags: str, named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_settings(flags.split())
+    assert exited.value.code == 2
+    assert named in capsys.readouterr().err
+
+
 def test_defaults_match_the_brief() -> None:
     settings = parse_settings([])
     assert settings.host == "127.0.0.1"

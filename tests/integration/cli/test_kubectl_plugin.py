@@ -1,0 +1,128 @@
+"""`kubectl codemode ...` through the real kubectl, against the real control plane and operator."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+from devcluster.cluster import ControlPlane
+from tests.integration.operator.conftest import (
+    Operator,
+    apply,
+    deployment,
+    get,
+    http_route,
+    rollout,
+    service,
+    wait_for,
+)
+
+Plugin = Callable[..., subprocess.CompletedProcess[str]]
+TIMEOUT = 60
+HOUR = {"duration": "1h"}
+
+
+def _start(cp: ControlPlane, ns: str, steps: list[dict[str, Any]]) -> None:
+    apply(
+        cp,
+        ns,
+        *(deployment(f"mcp-{v}", v) for v in ("v1", "v2")),
+        *(service(f"mcp-{v}", v) for v in ("v1", "v2")),
+        http_route(),
+        rollout(steps=steps),
+    )
+
+
+def _at(cp: ControlPlane, ns: str, phase: str, step: str | None = None) -> dict[str, Any]:
+    def reached() -> Any:
+        status = get(cp, ns, "cmr", "mcp").get("status", {})
+        return status.get("phase") == phase and step in (None, status.get("step")) and status
+
+    return wait_for(f"{phase} {step or ''}", reached, TIMEOUT)
+
+
+def _ok(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _refused(done: subprocess.CompletedProcess[str], why: str) -> None:
+    assert done.returncode == 1, done.stdout
+    assert why in done.stderr, done.stderr
+
+
+def test_get_status_and_promote(
+    control_plane: ControlPlane, namespace: str, operator: Operator, kubectl_codemode: Plugin
+) -> None:
+    _start(
+        control_plane, namespace, [{"weight": 5, "pause": {"untilApproved": True}}, {"weight": 100}]
+    )
+    _at(control_plane, namespace, "Progressing", "1/2")
+    header, row = _ok(kubectl_codemode("get", "-n", namespace)).splitlines()[:2]
+    assert header.split() == ["NAME", "PHASE", "STEP", "V2-WEIGHT", "TIME-LEFT", "VERDICT", "AGE"]
+    assert row.split()[:4] == ["mcp", "Progressing", "1/2", "5"]
+    shown = _ok(kubectl_codemode("status", "mcp", "-n", namespace))
+    for expected in ("Phase", "Progressing", "V2 weight", "5%", "Conditions", "WaitingForApproval"):
+        assert expected in shown
+    assert "promote requested" in _ok(kubectl_codemode("promote", "mcp", "-n", namespace))
+    _at(control_plane, namespace, "Succeeded")
+    assert (
+        get(control_plane, namespace, "cmr", "mcp")["status"]["lastRequest"]["outcome"] == "Applied"
+    )
+    _refused(kubectl_codemode("promote", "mcp", "-n", namespace), "applies only while Progressing")
+
+
+def test_skip_pause_resume_abort_retry_and_refusals(
+    control_plane: ControlPlane, namespace: str, operator: Operator, kubectl_codemode: Plugin
+) -> None:
+    _start(
+        control_plane,
+        namespace,
+        [{"weight": 5, "pause": HOUR}, {"weight": 25, "pause": HOUR}, {"weight": 100}],
+    )
+    _at(control_plane, namespace, "Progressing", "1/3")
+    _refused(kubectl_codemode("promote", "mcp", "-n", namespace), "does not wait for approval")
+    _refused(kubectl_codemode("resume", "mcp", "-n", namespace), 'cmr "mcp" is not paused')
+    _refused(
+        kubectl_codemode("retry", "mcp", "-n", namespace),
+        "retry applies only after RolledBack or Aborted",
+    )
+    _ok(kubectl_codemode("skip", "mcp", "-n", namespace))
+    _at(control_plane, namespace, "Progressing", "2/3")
+
+    assert "paused" in _ok(kubectl_codemode("pause", "mcp", "-n", namespace))
+    assert get(control_plane, namespace, "cmr", "mcp")["spec"]["paused"] is True
+    _at(control_plane, namespace, "Paused", "2/3")
+    _refused(kubectl_codemode("pause", "mcp", "-n", namespace), "already paused")
+    assert "resumed" in _ok(kubectl_codemode("resume", "mcp", "-n", namespace))
+    _at(control_plane, namespace, "Progressing", "2/3")
+
+    _ok(kubectl_codemode("abort", "mcp", "-n", namespace))
+    _at(control_plane, namespace, "Aborted")
+    _refused(kubectl_codemode("abort", "mcp", "-n", namespace), "already on 100% v1")
+    _ok(kubectl_codemode("retry", "mcp", "-n", namespace))
+    _at(control_plane, namespace, "Progressing", "1/3")
+
+
+def test_status_watch_redraws_until_done(
+    control_plane: ControlPlane, namespace: str, operator: Operator, kubectl_codemode: Plugin
+) -> None:
+    _start(control_plane, namespace, [{"weight": 5, "pause": {"duration": "2s"}}, {"weight": 100}])
+    done = kubectl_codemode(
+        "status", "mcp", "-n", namespace, "--watch", "--interval", "0.5", "--timeout", "120"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Succeeded" in done.stdout and "100%" in done.stdout
+    assert done.stdout.count("V2 weight") > 1  # printed again as the status changed
+
+
+def test_missing_rollout_is_a_clear_error(
+    control_plane: ControlPlane, namespace: str, rollout_crds: None, kubectl_codemode: Plugin
+) -> None:
+    for command in ("status", "promote", "pause"):
+        _refused(
+            kubectl_codemode(command, "x", "-n", namespace),
+            f'cmr "x" not found in namespace "{namespace}"',
+        )
+    assert kubectl_codemode("get", "-n", namespace).returncode == 0

@@ -1,0 +1,77 @@
+"""`make demo` end to end: the demo as a real subprocess, judged by the summary it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+DEMO_TIMEOUT = 600  # the demo's own goal is under 10 minutes; ~2.5 on an idle machine
+ANALYSIS_INTERVAL = 5.0  # demo.scenario.Plan.interval
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.cluster,
+    pytest.mark.prometheus,
+    pytest.mark.skipif(
+        os.environ.get("CODEMODE_EXISTING_CLUSTER") == "1",
+        reason="the demo always starts its own local control plane",
+    ),
+]
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has stopped; only its parent's bookkeeping is left
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if text in argv:
+            found.append(f"{cmdline.parent.name}: {argv}")
+    return found
+
+
+def test_demo_rolls_a_forward_and_b_back(tmp_path: Path) -> None:
+    summary_path, workdir = tmp_path / "summary.json", tmp_path / "work"
+    run = subprocess.run(
+        [sys.executable, "-m", "demo", "--json", str(summary_path), "--workdir", str(workdir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT,
+    )
+    assert run.returncode == 0, f"{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    summary = json.loads(summary_path.read_text())
+    healthy, broken = summary["rollouts"]
+
+    assert healthy["phase"] == "Succeeded"
+    assert healthy["finalWeight"] == 100
+    assert healthy["stepsWalked"] == [0, 5, 25, 50, 100]
+
+    assert broken["phase"] == "RolledBack"
+    assert broken["finalWeight"] == 0
+    assert broken["stepsWalked"] == [0, 5, 25, 0]
+    assert broken["rolledBackAtWeight"] == 25
+    assert broken["prometheus"]["v2"]["infraErrors"] > 0
+    assert broken["prometheus"]["v1"]["infraErrors"] == 0
+    assert broken["detectSeconds"] <= 2 * ANALYSIS_INTERVAL + 2  # two intervals, plus polling
+
+    for rollout in (healthy, broken):
+        assert rollout["nginx"]["v1"] > 0 and rollout["nginx"]["v2"] > 0, rollout["nginx"]
+
+    assert [name for name, pid in summary["pids"].items() if _running(pid)] == []
+    assert _processes_mentioning(str(workdir)) == []

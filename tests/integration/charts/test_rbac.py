@@ -6,11 +6,14 @@ The operator runs as a real process with the chart's flags and the chart's Servi
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import kubernetes
 import pytest
+from codemode_operator.adapters.kube import Kube
 
 from devcluster.cluster import ControlPlane
 from tests.charts import MCP_CHART, OPERATOR_CHART, objects, template
@@ -133,15 +136,8 @@ def test_a_verb_the_role_lacks_is_denied(
     )
     assert attempt.returncode != 0
     assert "Forbidden" in attempt.stderr and "cannot delete resource" in attempt.stderr
-    allowed = kubectl_as(  # what the replicas router does: a PATCH of the scale subresource
-        control_plane,
-        installed.kubeconfig,
-        "patch",
-        "deployment/codemode-mcp-v1",
-        "--subresource=scale",
-        "--type=merge",
-        '--patch={"spec": {"replicas": 0}}',
-        "-n",
-        namespace,
-    )
-    assert allowed.returncode == 0, allowed.stderr
+    # What the replicas router and the v1 scale-down do, through the operator's own adapter
+    # (kubectl would GET the scale first, which the Role rightly does not allow).
+    kube = Kube(kubernetes.config.new_client_from_config(str(installed.kubeconfig)))
+    asyncio.run(kube.scale(namespace, "codemode-mcp-v1", 0))
+    assert get(control_plane, namespace, "deploy", "codemode-mcp-v1")["spec"]["replicas"] == 0

@@ -36,7 +36,7 @@ def test_gateway_api_walk(
 ) -> None:
     _gateway_setup(control_plane, namespace)
     weights = watch("httproute", "mcp", ROUTE_WEIGHTS)
-    apply(control_plane, namespace, rollout())
+    apply(control_plane, namespace, rollout(scaleDownStable={"after": "3s"}))
     wait_for("Succeeded", lambda: _phase(control_plane, namespace) == "Succeeded", STEP_TIMEOUT)
     wait_for("last weight seen", lambda: weights.values()[-1:] == ["0 100"], 10)
     assert weights.values() == ["100", "95 5", "75 25", "50 50", "0 100"]
@@ -44,6 +44,13 @@ def test_gateway_api_walk(
     assert current["canaryWeight"] == 100 and current["step"] == "4/4"
     reasons = [h["reason"] for h in current["history"]]
     assert reasons.count("StepStarted") == 3 and reasons[-1] == "Succeeded"
+    # After the cool-down v1 is scaled to zero (until then a rollback to v1 stays instant).
+    wait_for(
+        "v1 scaled down",
+        lambda: get(control_plane, namespace, "deploy", "mcp-v1")["spec"]["replicas"] == 0,
+        STEP_TIMEOUT,
+    )
+    assert status(control_plane, namespace)["phase"] == "Succeeded"
 
 
 def test_replicas_router_walk(

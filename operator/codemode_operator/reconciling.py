@@ -150,9 +150,7 @@ async def _act(
                 await cluster.kube.scale(namespace, spec.stable.deployment, action.replicas)
             elif isinstance(action, RunGateJob):
                 gate = spec.steps[action.step].gates[action.index]
-                await cluster.kube.create_job(
-                    namespace, jobs.job_body(body, action, gate.job)
-                )
+                await cluster.kube.create_job(namespace, jobs.job_body(body, action, gate.job))
             elif isinstance(action, Emit):
                 cluster.event(body, action.type, action.reason, action.message)
             elif isinstance(action, ClearRequest):

@@ -90,13 +90,18 @@ def namespaced(name: str, *objects: dict[str, Any]) -> list[dict[str, Any]]:
     return list(objects)
 
 
+def headless(body: dict[str, Any]) -> dict[str, Any]:
+    body["spec"]["clusterIP"] = "None"  # the devcluster's service range holds only 254 IPs
+    return body
+
+
 def setup_objects(ns: str) -> list[dict[str, Any]]:
     return namespaced(
         ns,
         deployment("mcp-v1", "v1", replicas=1),
         deployment("mcp-v2", "v2", replicas=1),
-        service("mcp-v1", "v1"),
-        service("mcp-v2", "v2"),
+        headless(service("mcp-v1", "v1")),
+        headless(service("mcp-v2", "v2")),
         http_route(),
     )
 

@@ -79,28 +79,33 @@ def _summary(rollout: dict[str, Any]) -> Table:
     return table
 
 
-def _analysis(analysis: dict[str, Any]) -> Table:
-    table = Table(title=f"Analysis: {analysis.get('verdict', '-')}", title_justify="left")
+def _figure(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value if value is not None else "-")
+
+
+def _analysis(analysis: dict[str, Any]) -> RenderableType:
+    title = (
+        f"Analysis: {analysis.get('verdict', '-')} (last check {analysis.get('lastCheckAt', '-')})"
+    )
+    counts = Table(title=title, title_justify="left")
     for column in ("version", "requests", "errors", "infraErrors", "since start"):
-        table.add_column(column)
+        counts.add_column(column)
     for version, key in (("v1", "stable"), ("v2", "canary")):
         last, total = analysis.get(key) or {}, analysis.get(f"{key}Total") or {}
-        table.add_row(
+        counts.add_row(
             version,
-            *(str(last.get(field, 0)) for field in ("requests", "errors", "infraErrors")),
+            *(_figure(last.get(field, 0)) for field in ("requests", "errors", "infraErrors")),
             f"{total.get('requests', 0)} req, {total.get('errors', 0)} err",
         )
-    for test in ("errors", "infraErrors"):
-        figures = analysis.get(test) or {}
+    tests = Table(title="Sequential tests (v2 worse than v1?)", title_justify="left")
+    for column in ("metric", "e-value", "fails at", "p-value", "verdict"):
+        tests.add_column(column)
+    for metric in ("errors", "infraErrors"):
+        figures = analysis.get(metric) or {}
         if figures:
-            table.add_row(
-                f"test {test}",
-                f"e={figures.get('eValue', '-')}",
-                f"p={figures.get('pValue', '-')}",
-                f"fail at {figures.get('threshold', '-')}",
-                str(figures.get("verdict", "-")),
-            )
-    return table
+            keys = ("eValue", "threshold", "pValue", "verdict")
+            tests.add_row(metric, *(_figure(figures.get(key)) for key in keys))
+    return Group(counts, tests) if tests.row_count else counts
 
 
 def _conditions(conditions: list[dict[str, Any]]) -> Table:
@@ -127,7 +132,10 @@ def status_view(rollout: dict[str, Any]) -> RenderableType:
                 f"Last request: {last.get('name')} {last.get('outcome')} {last.get('message', '')}"
             )
         )
-    for entry in (status.get("history") or [])[-HISTORY_SHOWN:]:
+    history = (status.get("history") or [])[-HISTORY_SHOWN:]
+    if history:
+        parts.append(Text("History", style="bold"))
+    for entry in history:
         parts.append(
             Text(
                 f"  {entry.get('time', '')} {entry.get('from', '')} -> {entry.get('to', '')}: "

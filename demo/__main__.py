@@ -31,6 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _stop_on_sigterm()
     console = Console()
+    try:
+        return _run(args, console)
+    except KeyboardInterrupt:  # raised after the stack has unwound: everything is stopped
+        console.log("interrupted; everything the demo started has been stopped")
+        return 130
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="codemode-demo-"))
     console.log(f"starting the stack; logs in {workdir / 'logs'}")
     started = time.monotonic()

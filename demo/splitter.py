@@ -128,7 +128,8 @@ class Splitter:
     def weights(self) -> dict[str, int]:
         return self.changes[-1].weights if self.changes else {}
 
-    def start(self) -> None:
+    def start(self) -> ManagedProcess:
+        """nginx up with the route's current weights, and the route followed from now on."""
         for folder in ("logs", "temp"):
             (self.prefix / folder).mkdir(parents=True, exist_ok=True)
         self._write(self._read_route())
@@ -145,6 +146,7 @@ class Splitter:
             alive=nginx.ensure_running,
         )
         self._thread.start()
+        return nginx
 
     def ensure_running(self) -> None:
         if self.failure:

@@ -8,6 +8,7 @@ loopback serve the traffic, split by nginx as the HTTPRoute says.
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -39,7 +40,6 @@ class Version:
 
     name: str  # v1 / v2
     port: int
-    process: ManagedProcess
     backend_url: str
 
     @property
@@ -53,7 +53,6 @@ class Version:
 
 @dataclass
 class Stack:
-    workdir: Path
     control_plane: ControlPlane
     prometheus: prometheus.Prometheus
     versions: dict[str, Version]
@@ -129,7 +128,9 @@ def _install_crds(cp: ControlPlane) -> None:
     )
 
 
-def _python(name: str, args: list[str], logs: Path, env: dict[str, str] | None = None) -> Any:
+def _python(
+    name: str, args: list[str], logs: Path, env: dict[str, str] | None = None
+) -> ManagedProcess:
     return spawn(name, [sys.executable, "-m", *args], logs, env=env, cwd=REPO)
 
 
@@ -151,8 +152,9 @@ def _spawn_version(name: str, workdir: Path, processes: list[ManagedProcess]) ->
     (config / "config.yaml").write_text(
         yaml.safe_dump({"backendUrl": backend_url, "natives": list(TOOLS)})
     )
-    runner_port = free_port()
-    if name == "v2":
+    sandbox: list[str] = []
+    if name == "v2":  # Code Mode runs code in the sandbox runner, which calls v2's api-proxy
+        runner_port = free_port()
         processes.append(
             _python(
                 "sandbox-runner",
@@ -166,19 +168,15 @@ def _spawn_version(name: str, workdir: Path, processes: list[ManagedProcess]) ->
                 logs,
             )
         )
-    server = _python(
-        f"mcp-{name}",
-        [
-            "mcp_server",
-            f"--mode={name}",
-            f"--config-dir={config}",
-            f"--port={port}",
-            f"--sandbox-url=http://127.0.0.1:{runner_port}",
-        ],
-        logs,
+        sandbox = [f"--sandbox-url=http://127.0.0.1:{runner_port}"]
+    processes.append(
+        _python(
+            f"mcp-{name}",
+            ["mcp_server", f"--mode={name}", f"--config-dir={config}", f"--port={port}", *sandbox],
+            logs,
+        )
     )
-    processes.append(server)
-    return Version(name, port, server, backend_url)
+    return Version(name, port, backend_url)
 
 
 def _wait_ready(versions: dict[str, Version], processes: list[ManagedProcess]) -> None:
@@ -224,6 +222,7 @@ def _start_operator(cp: ControlPlane, logs: Path) -> ManagedProcess:
 def running(workdir: Path) -> Iterator[Stack]:
     """Everything up, in dependency order; on exit (also Ctrl-C or a failure) all of it stops."""
     with ExitStack() as cleanup:
+        cleanup.callback(signal.signal, signal.SIGINT, signal.getsignal(signal.SIGINT))
         processes: list[ManagedProcess] = []
         cleanup.callback(lambda: [p.stop() for p in reversed(processes)])
         # The workloads start in the background while the control plane comes up.
@@ -246,8 +245,9 @@ def running(workdir: Path) -> Iterator[Stack]:
             ROUTE,
             {v.service: v.port for v in versions.values()},
         )
-        splitter.start()
+        processes.append(splitter.start())
         cleanup.callback(splitter.stop)
-        processes.append(splitter.nginx)
         processes.append(_start_operator(cp, workdir / "logs"))
-        yield Stack(workdir, cp, prom, versions, splitter, processes)
+        # Runs first on the way out: a second Ctrl-C must not cut the teardown short.
+        cleanup.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)
+        yield Stack(cp, prom, versions, splitter, processes)

@@ -160,7 +160,7 @@ class Isolate:
             raise SpawnError(f"cannot start deno: {error}") from error
         isolate = cls(process, workdir, config)
         try:
-            apply_process_limits(process.pid)
+            apply_process_limits(process.pid, config.max_rss_bytes)
             assert process.stdout is not None
             line = await asyncio.wait_for(process.stdout.readline(), config.spawn_timeout)
             if line.rstrip() != _READY:

@@ -9,10 +9,19 @@ import resource
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _OPEN_FILES = 256
 _MAX_FILE_BYTES = 64 * 1024 * 1024  # Deno's own caches only: the code cannot write files
+_DATA_HEADROOM = 1024 * 1024 * 1024
 
 
-def apply_process_limits(pid: int) -> None:
-    """Limits that hold for the whole life of a pooled process (set before it gets a job)."""
+def apply_process_limits(pid: int, max_rss_bytes: int) -> None:
+    """Limits that hold for the whole life of a pooled process (set before it gets a job).
+
+    RLIMIT_DATA backs the 50 ms RSS watchdog with a kernel cap: allocations past it fail with a
+    RangeError instead of overshooting. V8's reservations count against it (measured: Deno with
+    a 64 MiB heap fails at start-up under 512 MiB and fails buffers at ~480 MiB under 1 GiB),
+    hence the headroom. RLIMIT_AS is no use: V8 reserves far more address space than it touches.
+    """
+    data = max_rss_bytes + _DATA_HEADROOM
+    resource.prlimit(pid, resource.RLIMIT_DATA, (data, data))
     resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (_OPEN_FILES, _OPEN_FILES))
     resource.prlimit(pid, resource.RLIMIT_FSIZE, (_MAX_FILE_BYTES, _MAX_FILE_BYTES))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import kopf
 import kubernetes
@@ -20,7 +19,7 @@ def _gateway_api_installed(kube: Kube) -> bool:
     return any(group.name == gateway_api.GROUP for group in apis.groups)
 
 
-def _configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+def _configure(settings: kopf.OperatorSettings, namespaced: bool) -> None:
     # Progress in annotations under our prefix; the status belongs to the rollout alone.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
         prefix="kopf.codemode.io"
@@ -31,29 +30,33 @@ def _configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
     settings.execution.max_workers = 8
+    # A namespaced operator's Role cannot list namespaces or CRDs: skip kopf's cluster scans.
+    settings.scanning.disabled = namespaced
 
 
 def main(argv: list[str] | None = None) -> None:
-    settings = Settings.from_args(argv)
+    options = Settings.from_args(argv)
     kopf.configure(log_format=kopf.LogFormat.JSON, log_refkey="rollout")  # structured logs
     kube = Kube(connect())
     with_gateway_api = _gateway_api_installed(kube)
     if not with_gateway_api:
         logging.warning("Gateway API is not installed: only the replicas router can work")
     registry = kopf.OperatorRegistry()
-    handlers.register(registry, settings, kube, with_gateway_api)
-    kopf.on.startup(registry=registry)(_configure)
+    handlers.register(registry, options, kube, with_gateway_api)
+    kopf.on.startup(registry=registry)(
+        lambda settings, **_: _configure(settings, namespaced=bool(options.namespaces))
+    )
     # A registry of our own gets none of kopf's default login handlers: same credentials as ours.
     kopf.on.login(registry=registry)(kopf.login_via_client)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    if options.metrics_port:
+        start_http_server(options.metrics_port, addr=options.metrics_host)
     kopf.run(
         registry=registry,
-        standalone=settings.peering is None,
-        peering_name=settings.peering,
-        liveness_endpoint=settings.liveness,
-        clusterwide=not settings.namespaces,
-        namespaces=settings.namespaces,
+        standalone=options.peering is None,
+        peering_name=options.peering,
+        liveness_endpoint=options.liveness,
+        clusterwide=not options.namespaces,
+        namespaces=options.namespaces,
     )
 
 

@@ -18,7 +18,12 @@ import pytest
 
 from devcluster.cluster import ControlPlane
 from tests.integration.mcp_server.conftest import Server, set_faults, stack  # noqa: F401
-from tests.integration.operator.conftest import operator, rollout_crds  # noqa: F401
+from tests.integration.operator.conftest import (  # noqa: F401
+    exporter,
+    operator,
+    prometheus_for_test,
+    rollout_crds,
+)
 
 VENV_BIN = Path(sys.executable).parent
 RUN_TIMEOUT = 300

@@ -7,14 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from devcluster.cluster import ControlPlane
+from devcluster.prometheus import Prometheus
 from tests.integration.operator.conftest import (
+    Exporter,
     Operator,
     apply,
-    deployment,
+    gateway_workloads,
     get,
-    http_route,
     rollout,
-    service,
+    status,
     wait_for,
 )
 
@@ -23,21 +24,14 @@ TIMEOUT = 60
 HOUR = {"duration": "1h"}
 
 
-def _start(cp: ControlPlane, ns: str, steps: list[dict[str, Any]]) -> None:
-    apply(
-        cp,
-        ns,
-        *(deployment(f"mcp-{v}", v) for v in ("v1", "v2")),
-        *(service(f"mcp-{v}", v) for v in ("v1", "v2")),
-        http_route(),
-        rollout(steps=steps),
-    )
+def _start(cp: ControlPlane, ns: str, steps: list[dict[str, Any]], **spec: Any) -> None:
+    apply(cp, ns, *gateway_workloads(), rollout(steps=steps, **spec))
 
 
 def _at(cp: ControlPlane, ns: str, phase: str, step: str | None = None) -> dict[str, Any]:
     def reached() -> Any:
-        status = get(cp, ns, "cmr", "mcp").get("status", {})
-        return status.get("phase") == phase and step in (None, status.get("step")) and status
+        now = status(cp, ns)
+        return now.get("phase") == phase and step in (None, now.get("step")) and now
 
     return wait_for(f"{phase} {step or ''}", reached, TIMEOUT)
 
@@ -67,9 +61,7 @@ def test_get_status_and_promote(
         assert expected in shown
     assert "promote requested" in _ok(kubectl_codemode("promote", "mcp", "-n", namespace))
     _at(control_plane, namespace, "Succeeded")
-    assert (
-        get(control_plane, namespace, "cmr", "mcp")["status"]["lastRequest"]["outcome"] == "Applied"
-    )
+    assert status(control_plane, namespace)["lastRequest"]["outcome"] == "Applied"
     _refused(kubectl_codemode("promote", "mcp", "-n", namespace), "applies only while Progressing")
 
 
@@ -117,6 +109,41 @@ def test_status_watch_redraws_until_done(
     assert done.stdout.count("V2 weight") > 1  # printed again as the status changed
 
 
+def test_status_shows_the_last_analysis(
+    control_plane: ControlPlane,
+    namespace: str,
+    operator: Operator,
+    exporter: Exporter,
+    prometheus_for_test: Prometheus,
+    kubectl_codemode: Plugin,
+) -> None:
+    healthy = {"rps": 200, "errorRate": 0.01, "infraRate": 0.0}
+    exporter.traffic(v1=healthy, v2=healthy)
+    analysis = {
+        "prometheus": {"address": prometheus_for_test.url, "timeout": "3s"},
+        "interval": "2s",
+        "minRequests": 20,
+    }
+    _start(
+        control_plane, namespace, [{"weight": 5, "pause": HOUR}, {"weight": 100}], analysis=analysis
+    )
+    wait_for(
+        "an analysis with v2 requests",
+        lambda: (
+            (status(control_plane, namespace).get("analysis") or {})
+            .get("canaryTotal", {})
+            .get("requests")
+        ),
+        90,
+        show=lambda: status(control_plane, namespace),
+    )
+    shown = _ok(kubectl_codemode("status", "mcp", "-n", namespace))
+    assert "Analysis: " in shown and "last check 20" in shown
+    assert "Sequential tests" in shown and "infraErrors" in shown
+    row = _ok(kubectl_codemode("get", "-n", namespace)).splitlines()[1]
+    assert row.split()[5] in ("Pass", "Inconclusive")
+
+
 def test_missing_rollout_is_a_clear_error(
     control_plane: ControlPlane, namespace: str, rollout_crds: None, kubectl_codemode: Plugin
 ) -> None:
@@ -125,4 +152,5 @@ def test_missing_rollout_is_a_clear_error(
             kubectl_codemode(command, "x", "-n", namespace),
             f'cmr "x" not found in namespace "{namespace}"',
         )
-    assert kubectl_codemode("get", "-n", namespace).returncode == 0
+    listed = kubectl_codemode("-n", namespace, "get", "--kubeconfig", str(control_plane.kubeconfig))
+    assert listed.returncode == 0 and f'no cmr found in namespace "{namespace}"' in listed.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -41,9 +40,3 @@ def runner(proxy: ProxyStandIn) -> Iterator[RunnerProcess]:
 def client(runner: RunnerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=runner.url, timeout=60) as http:
         yield http
-
-
-def execute(client: httpx.Client, code: str, **fields: Any) -> dict[str, Any]:
-    response = client.post("/v1/executions", json={"code": code, "token": "tok", **fields})
-    assert response.status_code == 200, response.text
-    return response.json()

@@ -168,3 +168,10 @@ def _health(url: str) -> int | None:
 
 def pid_exists(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
+
+
+def execute(client: httpx.Client, code: str, **fields: Any) -> dict[str, Any]:
+    """POST one execution and return its 200 answer."""
+    response = client.post("/v1/executions", json={"code": code, "token": "tok", **fields})
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.sandbox_runner.conftest import execute
-from tests.integration.sandbox_runner.peers import ProxyStandIn
+from tests.integration.sandbox_runner.peers import ProxyStandIn, execute
 
 TYPESCRIPT = """
 interface Project { id: string; tags: Array<string> }

@@ -12,8 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.sandbox_runner.conftest import execute
-from tests.integration.sandbox_runner.peers import ProxyStandIn, free_port
+from tests.integration.sandbox_runner.peers import ProxyStandIn, execute, free_port
 
 
 @dataclass(frozen=True)
@@ -148,6 +147,12 @@ HOSTILE = [
         "user",
         20,
         "MemoryLimitError",
+    ),
+    Hostile(
+        "one huge buffer",  # refused by RLIMIT_DATA before the watchdog could see it
+        "const b = new Uint8Array(3 * 2 ** 30); b.fill(1); return b.length;",
+        "user",
+        error_name="RangeError",
     ),
     Hostile("busy loop", "for (;;) {}", "timeout", 1),
     Hostile(

@@ -31,7 +31,8 @@ def _limit(pid: int, name: str) -> str:
 
 
 def test_process_limits(child: int) -> None:
-    apply_process_limits(child)
+    apply_process_limits(child, max_rss_bytes=256 << 20)
+    assert int(_limit(child, "Max data size").split()[3]) == (256 << 20) + (1 << 30)
     assert _limit(child, "Max core file size").split()[4] == "0"
     assert _limit(child, "Max open files").split()[3] == "256"
 

@@ -1,0 +1,88 @@
+"""SRE tools benchmark (not a test): codemode-smoke and a 1000-request codemode-soak, as shipped.
+
+    .venv/bin/python -m benchmarks.bench_sre [--requests 1000] [--concurrency 8]   (repo root)
+
+Starts the sample backend, a sandbox runner and a v2 MCP server on 127.0.0.1 (the integration
+suite's starters), runs both console scripts against it with `--json`, prints their summaries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.integration.mcp_server.conftest import (
+    NATIVES,
+    SAMPLE_SPEC,
+    USER_TOKEN,
+    Server,
+    free_port,
+    mcp_server_process,
+    runner_process,
+    write_config,
+)
+
+BIN = Path(sys.executable).parent
+
+
+def run(script: str, url: str, *flags: str) -> str:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(BIN / script), "--url", url, "--token", USER_TOKEN, "--json", *flags],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    seconds = time.perf_counter() - started
+    return f"{script} rc={done.returncode} wall={seconds:.1f}s {done.stdout.strip()}{done.stderr}"
+
+
+def bench(workdir: Path, requests: int, concurrency: int) -> list[str]:
+    backend_port, mcp_port = free_port(), free_port()
+    backend = Server(
+        "backend",
+        backend_port,
+        ["-m", "mcp_server.sample_backend", "--port", str(backend_port), "--token", USER_TOKEN],
+        workdir / "backend.log",
+        health_path="/admin/faults",
+    )
+    started = [backend.start()]
+    try:
+        runner = runner_process(workdir, "runner", mcp_port).start(seconds=60)
+        started.append(runner)
+        config = write_config(workdir / "cfg", SAMPLE_SPEC, backendUrl=backend.url, natives=NATIVES)
+        server = mcp_server_process(workdir, "mcp", "v2", config, runner.url, mcp_port).start()
+        started.append(server)
+        url = f"{server.url}/mcp"
+        return [
+            run("codemode-smoke", url),
+            run(
+                "codemode-soak",
+                url,
+                "--requests",
+                str(requests),
+                "--concurrency",
+                str(concurrency),
+            ),
+        ]
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        for line in bench(Path(workdir), args.requests, args.concurrency):
+            print(line)
+
+
+if __name__ == "__main__":
+    main()

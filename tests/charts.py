@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 OPERATOR_CHART = REPO / "charts" / "codemode-operator"
 MCP_CHART = REPO / "charts" / "codemode-mcp"
 CHARTS = (OPERATOR_CHART, MCP_CHART)
-INSTALL_DOC = REPO / "docs" / "install.md"
+INSTALL_DOC = REPO / "README.md"  # its install section is the first ```sh block
 
 
 def example_values(chart: Path) -> list[Path]:

@@ -1,4 +1,4 @@
-"""docs/install.md's commands, run verbatim against the local control plane."""
+"""The README's install commands, run verbatim against the local control plane."""
 
 from __future__ import annotations
 

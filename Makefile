@@ -51,8 +51,9 @@ test: deps lint
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$rc
 
+# Pure logic only: no servers, no cluster (seconds).
 test-unit: python-deps node-deps
-	$(PY) -m pytest -m "not cluster and not prometheus" $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 # The cluster tests against a real cluster of yours instead of the local control plane.
 test-e2e: deps

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import statistics
 import tempfile
@@ -51,24 +52,27 @@ LABEL = re.compile(r'(\w+)="([^"]*)"')
 VERBS = ("GET", "LIST", "WATCH", "PATCH", "PUT", "POST", "DELETE")
 
 
-def requests(cp: ControlPlane) -> Counter[tuple[str, str]]:
-    """The API server's request counters, summed per (verb, resource)."""
-    counts: Counter[tuple[str, str]] = Counter()
+Key = tuple[str, str, str]  # verb, resource[/subresource], HTTP code
+
+
+def requests(cp: ControlPlane) -> Counter[Key]:
+    """The API server's request counters, summed per (verb, resource, code)."""
+    counts: Counter[Key] = Counter()
     for labels, value in REQUEST_LINE.findall(cp.get("/metrics").text):
         found = dict(LABEL.findall(labels))
         resource = found.get("resource", "") + (
             f"/{found['subresource']}" if found.get("subresource") else ""
         )
-        counts[found.get("verb", "?"), resource] += float(value)
+        counts[found.get("verb", "?"), resource, found.get("code", "")] += float(value)
     return counts
 
 
 @dataclass
 class Window:
     start: float
-    before: Counter[tuple[str, str]]
+    before: Counter[Key]
     seconds: float = 0.0
-    delta: Counter[tuple[str, str]] = field(default_factory=Counter)
+    delta: Counter[Key] = field(default_factory=Counter)
 
     @classmethod
     def open(cls, cp: ControlPlane) -> Window:
@@ -79,9 +83,8 @@ class Window:
         self.delta = requests(cp) - self.before
         return self
 
-    def per_minute(self, verb: str, resource: str | None = None) -> float:
-        total = sum(n for (v, r), n in self.delta.items() if v == verb and resource in (None, r))
-        return 60 * total / self.seconds
+    def per_minute(self, verb: str) -> float:
+        return 60 * sum(n for (v, _, _), n in self.delta.items() if v == verb) / self.seconds
 
 
 def namespaced(name: str, *objects: dict[str, Any]) -> list[dict[str, Any]]:
@@ -196,7 +199,8 @@ class Sampler:
 
     def __init__(self, pid: int) -> None:
         self.status = Path(f"/proc/{pid}/status")
-        self.samples: list[tuple[float, int, int]] = []  # (time, VmRSS kB, VmHWM kB)
+        self.stat = Path(f"/proc/{pid}/stat")
+        self.samples: list[tuple[float, int, int, float]] = []  # time, RSS kB, HWM kB, CPU s
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -205,13 +209,20 @@ class Sampler:
         while not self.done.wait(1.0):
             try:
                 fields = dict(line.split(":", 1) for line in self.status.read_text().splitlines())
+                ticks = self.stat.read_text().rsplit(")", 1)[1].split()[11:13]  # utime, stime
             except OSError:
                 return
             kb = [int(fields[k].split()[0]) for k in ("VmRSS", "VmHWM")]
-            self.samples.append((time.monotonic(), kb[0], kb[1]))
+            cpu = sum(int(t) for t in ticks) / os.sysconf("SC_CLK_TCK")
+            self.samples.append((time.monotonic(), kb[0], kb[1], cpu))
 
     def rss_mib(self, since: float, until: float) -> list[float]:
-        return [rss / 1024 for t, rss, _ in self.samples if since <= t <= until]
+        return [rss / 1024 for t, rss, _, _ in self.samples if since <= t <= until]
+
+    def cpu_share(self, since: float, until: float) -> float:
+        """CPU seconds per second (1.0 = one core busy) between two times."""
+        inside = [(t, cpu) for t, _, _, cpu in self.samples if since <= t <= until]
+        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
 
     def stop(self) -> None:
         self.done.set()
@@ -254,9 +265,9 @@ def report_requests(walk: Window, idle: Window, baseline: Window) -> None:
         f"  {'all':6} {walk_total - base_total:8.0f} {idle_total - base_total:8.0f} "
         f"{base_total:9.0f}"
     )
-    print("  top (verb, resource) in the walk window, raw counts:")
-    for (verb, resource), n in walk.delta.most_common(12):
-        print(f"    {verb:6} {resource or '(non-resource)':32} {n:8.0f}")
+    print("  top (verb, resource, code) in the walk window, raw counts:")
+    for (verb, resource, code), n in walk.delta.most_common(12):
+        print(f"    {verb:6} {resource or '(non-resource)':32} {code:4} {n:8.0f}")
 
 
 def run(rollouts: int, tick: float, baseline_s: float, idle_s: float, timeout: float) -> None:
@@ -328,7 +339,8 @@ def _walk(
         work_sum, work_count = reconcile_seconds(operator.metrics_url)
         rss_walk = sampler.rss_mib(walk.start, walk.start + walk.seconds)
         rss_idle = sampler.rss_mib(idle.start, idle.start + idle.seconds)
-        hwm = max((h for _, _, h in sampler.samples), default=0) / 1024
+        hwm = max((h for _, _, h, _ in sampler.samples), default=0) / 1024
+        cpu = [sampler.cpu_share(w.start, w.start + w.seconds) for w in (walk, idle)]
     finally:
         sampler.stop()
         watcher.stop()
@@ -354,6 +366,7 @@ def _walk(
         f"reconcile ticks: {work_count:.0f}, mean {1000 * work_sum / max(work_count, 1):.1f} ms "
         f"(~{work_count / (walk.seconds + idle.seconds):.1f}/s)"
     )
+    print(f"operator CPU (cores busy): walk {cpu[0]:.2f}, idle {cpu[1]:.2f}")
     report_requests(walk, idle, baseline)
 
 

@@ -124,29 +124,15 @@ class Scenario:
             time.sleep(POLL_SECONDS)
 
     def _roll(self, outcome: Outcome, fault_at: int | None) -> Outcome:
+        """Run one rollout to its end, then measure it (times, weights, traffic, Prometheus)."""
         started = time.monotonic()
         reloads = len(self.stack.splitter.changes)
         served = self.stack.splitter.served()
         self.stack.apply(rollout(outcome.name, self.plan, self.stack.prometheus.url))
         self.view.note(f"{outcome.name}: created for v2 release {outcome.release}")
-        fault_since: float | None = None
-        seen: tuple[str, int] | None = None
-        while outcome.phase not in TERMINAL:
-            if time.monotonic() - started > self.plan.timeout:
-                raise TimeoutError(f"{outcome.name} not done within {self.plan.timeout:.0f}s")
-            self._check_alive()
-            outcome.status = self._status(outcome.name)
-            outcome.phase = outcome.status.get("phase", "Pending")
-            weight = int(outcome.status.get("canaryWeight", 0))
-            if (outcome.phase, weight) != seen:
-                seen = (outcome.phase, weight)
-                self.view.note(f"{outcome.name}: {outcome.phase}, v2 at {weight}%")
-            if fault_at is not None and fault_since is None and weight == fault_at:
-                fault_since = self._break_v2()
-                outcome.fault_after = round(fault_since - started, 1)
-            self.view.show(outcome.name, outcome.status, self.stack.splitter, self.load.tally)
-            time.sleep(POLL_SECONDS)
+        fault_since = self._until_done(outcome, fault_at, started)
         if fault_since is not None:
+            outcome.fault_after = round(fault_since - started, 1)
             outcome.detected_after_fault = round(time.monotonic() - fault_since, 1)
         self._wait_for_split(int(outcome.status.get("canaryWeight", 0)))
         if fault_since is not None:
@@ -162,6 +148,26 @@ class Scenario:
         outcome.prometheus = prometheus_counts(self.stack, time.monotonic() - started)
         self.view.show(outcome.name, outcome.status, self.stack.splitter, self.load.tally)
         return outcome
+
+    def _until_done(self, outcome: Outcome, fault_at: int | None, started: float) -> float | None:
+        """Follow the status to a final phase; break v2 at `fault_at`% (returns when it did)."""
+        fault_since: float | None = None
+        seen: tuple[str, int] | None = None
+        while outcome.phase not in TERMINAL:
+            if time.monotonic() - started > self.plan.timeout:
+                raise TimeoutError(f"{outcome.name} not done within {self.plan.timeout:.0f}s")
+            self._check_alive()
+            outcome.status = self._status(outcome.name)
+            outcome.phase = outcome.status.get("phase", "Pending")
+            weight = int(outcome.status.get("canaryWeight", 0))
+            if (outcome.phase, weight) != seen:
+                seen = (outcome.phase, weight)
+                self.view.note(f"{outcome.name}: {outcome.phase}, v2 at {weight}%")
+            if fault_at is not None and fault_since is None and weight == fault_at:
+                fault_since = self._break_v2()
+            self.view.show(outcome.name, outcome.status, self.stack.splitter, self.load.tally)
+            time.sleep(POLL_SECONDS)
+        return fault_since
 
     def _break_v2(self) -> float:
         backend = self.stack.versions["v2"].backend_url

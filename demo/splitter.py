@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import kubernetes
@@ -29,13 +30,13 @@ POLL_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class WeightChange:
-    at: float  # time.monotonic() when nginx was reloaded with these weights
+    at: float  # time.monotonic() when nginx's config got these weights (reloaded right after)
     weights: dict[str, int]  # Service name -> weight, as in the HTTPRoute
 
 
-def route_weights(route: dict[str, object]) -> dict[str, int]:
+def route_weights(route: dict[str, Any]) -> dict[str, int]:
     """Service name -> weight of the route's backendRefs (Gateway API's default weight is 1)."""
-    rules = route.get("spec", {}).get("rules", [])  # type: ignore[attr-defined]
+    rules = route.get("spec", {}).get("rules", [])
     weights: Counter[str] = Counter()
     for rule in rules:
         for ref in rule.get("backendRefs", []):

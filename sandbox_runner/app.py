@@ -20,7 +20,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox_runner.isolate import Isolate, IsolateConfig, Job, bootstrap_path, default_deno_path
+from sandbox_runner.isolate import (
+    Isolate,
+    IsolateConfig,
+    Job,
+    bootstrap_path,
+    default_deno_path,
+    parent_death_launcher,
+)
 from sandbox_runner.metrics import Metrics
 from sandbox_runner.outcome import Outcome, infra_outcome, to_outcome
 from sandbox_runner.pool import Busy, Pool, PoolLimits
@@ -29,6 +36,7 @@ from sandbox_runner.settings import Settings
 
 log = logging.getLogger(__name__)
 _SHM = "/dev/shm"
+_WORK_PREFIX = "sandbox-runner-"
 
 
 def _problem(status: int, message: str, name: str = "BadRequest") -> JSONResponse:
@@ -46,11 +54,31 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def _work_parent(settings: Settings) -> str | None:
+def _work_parent(settings: Settings) -> str:
     """tmpfs when available: each execution creates and deletes a Deno cache directory."""
     if settings.work_dir:
         return settings.work_dir
-    return _SHM if os.path.isdir(_SHM) else None
+    return _SHM if os.path.isdir(_SHM) else tempfile.gettempdir()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _work_root(parent: str) -> Path:
+    """This runner's directory, named after its pid; first removes those of dead runners (a
+    runner killed outright cannot clean up, and on tmpfs its leftovers would hold memory)."""
+    for stale in Path(parent).glob(f"{_WORK_PREFIX}*"):
+        owner = stale.name.removeprefix(_WORK_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not _pid_alive(int(owner)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{_WORK_PREFIX}{os.getpid()}-", dir=parent))
 
 
 class Runner:
@@ -68,7 +96,8 @@ class Runner:
             max_rss_bytes=settings.max_rss_mb * 1024 * 1024,
             max_output_bytes=settings.max_output_bytes,
             spawn_timeout=settings.spawn_timeout,
-            work_root=Path(tempfile.mkdtemp(prefix="sandbox-runner-", dir=_work_parent(settings))),
+            work_root=_work_root(_work_parent(settings)),
+            launcher=parent_death_launcher(),
         )
         limits = PoolLimits(
             size=settings.pool_size,

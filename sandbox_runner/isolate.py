@@ -57,6 +57,7 @@ class IsolateConfig:
     max_output_bytes: int
     spawn_timeout: float
     work_root: Path
+    launcher: tuple[str, ...] = ()  # prefix of the command line, see parent_death_launcher()
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,16 @@ def default_deno_path() -> str:
     return deno.find_deno_bin()
 
 
+def parent_death_launcher() -> tuple[str, ...]:
+    """`setpriv --pdeathsig KILL` when available: the kernel kills the isolate if the runner dies
+    (even by SIGKILL), where the CPU rlimit would only stop it much later."""
+    setpriv = shutil.which("setpriv")
+    return (setpriv, "--pdeathsig", "KILL") if setpriv else ()
+
+
 def _command(config: IsolateConfig) -> list[str]:
     return [
+        *config.launcher,
         config.deno_path,
         "run",
         "--quiet",

@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from tests.integration.sandbox_runner.peers import ProxyStandIn, running_runner
+
+pytestmark = pytest.mark.slow  # real runner processes, seconds per test
 
 
 def test_broken_runtime_is_unhealthy_and_infra(proxy: ProxyStandIn) -> None:

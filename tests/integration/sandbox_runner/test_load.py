@@ -16,6 +16,8 @@ from tests.integration.sandbox_runner.peers import (
     running_runner,
 )
 
+pytestmark = pytest.mark.slow  # real runner processes, seconds per test
+
 POOL = 4
 QUEUE = 50
 Answer = tuple[int, float, dict[str, object]]  # status, seconds to answer, body

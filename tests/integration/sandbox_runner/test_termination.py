@@ -19,6 +19,8 @@ from tests.integration.sandbox_runner.peers import (
     running_runner,
 )
 
+pytestmark = pytest.mark.slow  # real runner processes, seconds per test
+
 TIMEOUT = 1.5
 POLL_SECONDS = 0.002
 KILL_BUDGET = 0.5  # deadline -> process gone, generous for a loaded 2-core machine
@@ -141,6 +143,25 @@ def test_proxy_calling_loop_stops_calling_at_deadline(
     assert calls[-1].at - calls[0].at < TIMEOUT + KILL_BUDGET
 
 
+def test_spinning_worker_dies_with_the_answer(runner: RunnerProcess, proxy: ProxyStandIn) -> None:
+    # Worker.terminate() cannot stop this worker and it even keeps Deno from exiting on its own.
+    code = """
+    await api.hello({pid: Deno.pid});
+    const worker = new Worker('data:application/javascript,for(;;){}', {type: 'module'});
+    await new Promise((r) => setTimeout(r, 100));
+    worker.terminate();
+    return 'answered';
+    """
+    _wait_warm(runner, 2)
+    before = len(proxy.snapshot())
+    execution = Execution(runner.url, code, timeout=30)
+    execution.start()
+    pid = _pid_from_proxy(proxy, before)
+    execution.join(timeout=30)
+    assert execution.answer["result"] == "answered"
+    _time_gone(pid, 1.0)
+
+
 def test_kill_is_counted_in_metrics(runner: RunnerProcess) -> None:
     text = httpx.get(f"{runner.url}/metrics").text
     kills = re.search(r"^sandbox_timeout_kills_total (\S+)$", text, re.M)
@@ -175,4 +196,19 @@ def test_stopping_the_runner_kills_running_executions(proxy: ProxyStandIn) -> No
     for child in {pid, *warm}:
         _time_gone(child, 5)
     print(f"runner stopped, its processes gone after {time.monotonic() - stopping:.2f} s")
+    execution.join(timeout=10)
+
+
+def test_killing_the_runner_kills_its_isolates(proxy: ProxyStandIn) -> None:
+    # SIGKILL leaves the runner no chance to clean up: the kernel's parent-death signal does it.
+    with running_runner(proxy.url, "--pool-size", "1") as runner:
+        before = len(proxy.snapshot())
+        execution = Execution(runner.url, "await api.hello({pid: Deno.pid}); for (;;) {}", 60)
+        execution.start()
+        pid = _pid_from_proxy(proxy, before)
+        warm = runner.children() - {pid}
+        runner.process.kill()
+        runner.process.wait(timeout=10)
+        for child in {pid, *warm}:
+            _time_gone(child, 2.0)
     execution.join(timeout=10)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from sandbox_runner.__main__ import parse_settings
+from sandbox_runner.app import _work_root
 from sandbox_runner.isolate import IsolateConfig, _command, _environment, bootstrap_path
 from sandbox_runner.schema import ExecutionRequest, describe
 from sandbox_runner.settings import Settings
@@ -113,6 +116,13 @@ def test_isolate_may_only_reach_the_proxy(tmp_path: Path) -> None:
     assert "--v8-flags=--max-old-space-size=64" in command
 
 
+def test_launcher_prefixes_the_command(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    launched = IsolateConfig(**{**config.__dict__, "launcher": ("setpriv", "--pdeathsig", "KILL")})
+    assert _command(launched)[:4] == ["setpriv", "--pdeathsig", "KILL", "deno"]
+    assert _command(config)[0] == "deno"
+
+
 def test_isolate_environment_is_minimal(tmp_path: Path) -> None:
     environment = _environment(tmp_path)
     assert set(environment) == {"DENO_DIR", "HOME", "NO_COLOR", "DENO_NO_UPDATE_CHECK", "PATH"}
@@ -123,3 +133,17 @@ def test_bootstrap_imports_no_literal_specifier() -> None:
     source = bootstrap_path().read_text()
     assert not re.search(r"""\bimport\s*\(\s*["'`]""", source)
     assert not re.search(r"""^\s*import\s""", source, re.M)
+
+
+def test_work_root_sweeps_dead_runners_only(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait(timeout=5)
+    stale = tmp_path / f"sandbox-runner-{dead.pid}-abc"
+    live = tmp_path / f"sandbox-runner-{os.getpid()}-def"
+    other = tmp_path / "unrelated"
+    for folder in (stale, live, other):
+        (folder / "isolate-x").mkdir(parents=True)
+    root = _work_root(str(tmp_path))
+    assert root.name.startswith(f"sandbox-runner-{os.getpid()}-")
+    assert not stale.exists()
+    assert live.exists() and other.exists()

@@ -63,8 +63,10 @@ test-e2e: deps
 demo: deps
 	$(PY) -m demo
 
+# Speed, memory and decision-quality goals; the figures go to docs/benchmarks.md (not asserted).
+BENCHMARKS := bench_analysis bench_sandbox bench_mcp bench_sre bench_operator
 bench: deps
-	$(PY) benchmarks/run.py
+	@for b in $(BENCHMARKS); do echo "== $$b"; $(PY) -m benchmarks.$$b || exit 1; done
 
 # The charts' copies of files whose single source is elsewhere (Helm packages no symlinks out).
 chart-files:

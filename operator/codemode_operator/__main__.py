@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import kopf
 import kubernetes
@@ -29,9 +32,15 @@ def _configure(settings: kopf.OperatorSettings, namespaced: bool) -> None:
     )
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
-    settings.execution.max_workers = 8
     # A namespaced operator's Role cannot list namespaces or CRDs: skip kopf's cluster scans.
     settings.scanning.disabled = namespaced
+
+
+async def _size_thread_pool(workers: int, **_: object) -> None:
+    # The kubernetes and Prometheus clients block, so every tick's calls run in the loop's
+    # default executor: its default size (cores + 4) would queue hundreds of rollouts' ticks.
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="codemode-io")
+    asyncio.get_running_loop().set_default_executor(pool)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,8 +52,12 @@ def main(argv: list[str] | None = None) -> None:
         logging.warning("Gateway API is not installed: only the replicas router can work")
     registry = kopf.OperatorRegistry()
     handlers.register(registry, options, kube, with_gateway_api)
-    kopf.on.startup(registry=registry)(
+    kopf.on.startup(registry=registry, id="settings")(
         lambda settings, **_: _configure(settings, namespaced=bool(options.namespaces))
+    )
+    # A coroutine function (partial keeps it one), so kopf runs it in the event loop itself.
+    kopf.on.startup(registry=registry, id="thread-pool")(
+        functools.partial(_size_thread_pool, options.workers)
     )
     # A registry of our own gets none of kopf's default login handlers: same credentials as ours.
     kopf.on.login(registry=registry)(kopf.login_via_client)

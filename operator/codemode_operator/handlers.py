@@ -86,8 +86,9 @@ def register(
                 metrics.RECONCILE_ERRORS.labels(body.metadata.namespace, body.metadata.name).inc()
                 raise
 
-    @kopf.on.delete(
-        reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL, registry=registry, optional=True
-    )
-    def forget(namespace: str, name: str, **_: Any) -> None:
-        metrics.forget(namespace, name)
+    # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
+    # so kopf makes no metadata writes of its own on the rollouts.
+    @kopf.on.event(reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL, registry=registry)
+    def forget(type: str, namespace: str, name: str, **_: Any) -> None:
+        if type == "DELETED":
+            metrics.forget(namespace, name)

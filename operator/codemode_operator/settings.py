@@ -15,6 +15,7 @@ class Settings:
     liveness: str | None
     metrics_port: int  # 0: no /metrics
     metrics_host: str
+    workers: int  # threads for blocking API and Prometheus calls, shared by all rollouts
 
     @classmethod
     def from_args(cls, argv: list[str] | None = None) -> Settings:
@@ -54,10 +55,18 @@ class Settings:
             "--metrics-port", type=int, default=int(env("CODEMODE_METRICS_PORT", "8080"))
         )
         parser.add_argument("--metrics-host", default=env("CODEMODE_METRICS_HOST", "0.0.0.0"))
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(env("CODEMODE_WORKERS", "32")),
+            help="threads for blocking API/Prometheus calls (default 32)",
+        )
         args = parser.parse_args(argv)
         namespaces = args.namespace or [n for n in env("CODEMODE_NAMESPACES", "").split(",") if n]
         if args.tick <= 0:
             parser.error("--tick must be positive")
+        if args.workers < 1:
+            parser.error("--workers must be at least 1")
         return cls(
             tick=args.tick,
             namespaces=tuple(namespaces),
@@ -65,4 +74,5 @@ class Settings:
             liveness=args.liveness,
             metrics_port=args.metrics_port,
             metrics_host=args.metrics_host,
+            workers=args.workers,
         )

@@ -1,5 +1,6 @@
 """Go-style durations (`90s`, `30m`, `1h30m`), as the CRD's fields are written."""
 
+import math
 import re
 from datetime import timedelta
 from typing import Annotated
@@ -32,6 +33,18 @@ def format_duration(value: timedelta) -> str:
     minutes, seconds = divmod(rest, 60)
     text = "".join(f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m"), (seconds, "s")) if n)
     return text or "0s"
+
+
+def format_remaining(value: timedelta) -> str:
+    """Time left for people and printer columns: to the minute once it is over two minutes.
+
+    Coarse on purpose: the status is rewritten only when it changes, so a to-the-second
+    countdown would cost one API write per rollout per tick for hours.
+    """
+    seconds = max(0, math.ceil(value.total_seconds()))
+    if seconds >= 120:
+        seconds = 60 * math.ceil(seconds / 60)
+    return format_duration(timedelta(seconds=seconds))
 
 
 def _coerce(value: object) -> object:

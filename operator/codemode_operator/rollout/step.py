@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from . import conditions, phases
 from .actions import RunGateJob
 from .conditions import PROGRESSING
-from .duration import format_duration
+from .duration import format_remaining
 from .observations import REQUEST_ANNOTATION
 from .spec import RolloutSpec
 from .status import RolloutStatus
@@ -23,7 +23,7 @@ def describe(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> None:
     status.step_count = len(spec.steps)
     status.step = f"{status.step_index + 1}/{status.step_count}"
     left = remaining(status, now) if status.phase in ("Progressing", "Paused") else None
-    status.step_remaining = format_duration(left) if left is not None else None
+    status.step_remaining = format_remaining(left) if left is not None else None
 
 
 def ends_at(t: Tick) -> datetime | None:
@@ -66,7 +66,8 @@ def _holding(t: Tick) -> tuple[str, str] | None:
         return "WaitingForApproval", f"annotate {REQUEST_ANNOTATION}=promote to go on"
     left = remaining(status, t.now)
     if left:
-        return "Dwelling", f"{format_duration(left)} left at {t.step.weight}%"
+        ends = f"{status.step_ends_at:%Y-%m-%dT%H:%M:%SZ}" if status.step_ends_at else "?"
+        return "Dwelling", f"at {t.step.weight}% until {ends}"
     if analysis.metrics_unavailable_since is not None:
         return "MetricsUnavailable", f"no metrics: {analysis.metrics_unavailable_reason}"
     needed = t.spec.analysis.min_requests if t.spec.analysis else 0

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from codemode_operator.rollout import format_duration, parse_duration
+from codemode_operator.rollout.duration import format_remaining
 
 
 @pytest.mark.parametrize(
@@ -38,3 +39,17 @@ def test_rejects_what_go_rejects(text: str) -> None:
 def test_formats_for_people(value: timedelta, text: str) -> None:
     assert format_duration(value) == text
     assert parse_duration(text) == value
+
+
+@pytest.mark.parametrize(
+    ("left", "shown"),
+    [
+        (timedelta(seconds=0.2), "1s"),
+        (timedelta(seconds=119), "1m59s"),
+        (timedelta(seconds=121), "3m"),
+        (timedelta(minutes=59, seconds=59), "1h"),
+        (timedelta(hours=1, minutes=29, seconds=1), "1h30m"),
+    ],
+)
+def test_time_left_is_to_the_minute_past_two_minutes(left: timedelta, shown: str) -> None:
+    assert format_remaining(left) == shown

@@ -46,6 +46,9 @@ async def _size_thread_pool(workers: int, **_: object) -> None:
 def main(argv: list[str] | None = None) -> None:
     options = Settings.from_args(argv)
     kopf.configure(log_format=kopf.LogFormat.JSON, log_refkey="rollout")  # structured logs
+    # kopf logs every successful timer run at INFO: one line per rollout per tick. Transitions
+    # are Events (and history); per-object warnings and errors still reach the log.
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     kube = Kube(connect())
     with_gateway_api = _gateway_api_installed(kube)
     if not with_gateway_api:

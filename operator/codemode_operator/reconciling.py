@@ -41,6 +41,8 @@ from codemode_operator.rollout import (
 from codemode_operator.rollout.weight import desired
 
 GROUP, VERSION, PLURAL = "codemode.io", "v1alpha1", "codemoderollouts"
+# Transitions, one line each (kopf's own per-tick success lines are silenced in __main__).
+TRANSITIONS_LOG = logging.getLogger("codemode.rollout")
 EventFn = Callable[[Mapping[str, Any], str, str, str], None]
 
 
@@ -153,6 +155,10 @@ async def _act(
                 await cluster.kube.create_job(namespace, jobs.job_body(body, action, gate.job))
             elif isinstance(action, Emit):
                 cluster.event(body, action.type, action.reason, action.message)
+                level = logging.WARNING if action.type == "Warning" else logging.INFO
+                TRANSITIONS_LOG.log(
+                    level, "%s/%s %s: %s", namespace, name, action.reason, action.message
+                )
             elif isinstance(action, ClearRequest):
                 patch = {"metadata": {"annotations": {REQUEST_ANNOTATION: None}}}
                 await asyncio.to_thread(

@@ -47,6 +47,7 @@ class Outcome:
 
 @asynccontextmanager
 async def session(url: str, token: str | None) -> AsyncIterator[ClientSession]:
+    """The official MCP client over Streamable HTTP, sending the user's bearer token."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
     async with (
         create_mcp_http_client(headers=headers) as http,

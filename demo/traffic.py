@@ -6,13 +6,10 @@ import asyncio
 import itertools
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
+from codemode_cli.traffic import session
 
 CALL_TIMEOUT = 10.0
 
@@ -54,16 +51,6 @@ class Load:
     async def _run(self) -> None:
         await asyncio.gather(*(self._session(i) for i in range(self.sessions)))
 
-    @asynccontextmanager
-    async def _client(self) -> AsyncIterator[ClientSession]:
-        async with (
-            create_mcp_http_client(headers={"Authorization": f"Bearer {self.token}"}) as http,
-            streamable_http_client(f"{self.url}/mcp", http_client=http) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            yield session
-
     async def _session(self, index: int) -> None:
         period = self.sessions / self.rate
         deadline = time.monotonic() + self.max_seconds
@@ -71,13 +58,13 @@ class Load:
         next_call = time.monotonic() + index * period / self.sessions  # staggered sessions
         while not self._stop.is_set() and time.monotonic() < deadline:
             try:
-                async with self._client() as session:
+                async with session(f"{self.url}/mcp", self.token) as client:
                     while not self._stop.is_set() and time.monotonic() < deadline:
                         await asyncio.sleep(max(0.0, next_call - time.monotonic()))
                         # A slow answer delays the next call; missed calls are not sent in a burst.
                         next_call = max(next_call + period, time.monotonic())
                         self.tally.calls += 1
-                        result = await session.call_tool(
+                        result = await client.call_tool(
                             next(tools), {}, read_timeout_seconds=CALL_TIMEOUT
                         )
                         if getattr(result, "is_error", False):

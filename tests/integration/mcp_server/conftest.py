@@ -13,8 +13,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,12 @@ import pytest
 import uvicorn
 import yaml
 from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from codemode_cli.traffic import session
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE_SPEC = REPO / "mcp_server" / "sample_backend" / "openapi.json"
@@ -245,16 +245,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             server.stop()
 
 
-@asynccontextmanager
-async def mcp_session(base_url: str, token: str = USER_TOKEN) -> AsyncIterator[ClientSession]:
+def mcp_session(
+    base_url: str, token: str = USER_TOKEN
+) -> AbstractAsyncContextManager[ClientSession]:
     """The official MCP client over Streamable HTTP, sending the user's credentials."""
-    async with (
-        create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http,
-        streamable_http_client(f"{base_url}/mcp", http_client=http) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        yield session
+    return session(f"{base_url}/mcp", token)
 
 
 def metric_value(text: str, name: str, **labels: str) -> float:

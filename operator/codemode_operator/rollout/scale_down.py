@@ -5,9 +5,13 @@ from .tick import Tick
 
 
 def check(t: Tick) -> None:
-    status, after = t.status, t.spec.scale_down_stable.after
-    stable = t.observations.stable
-    if after is None or status.succeeded_at is None or status.stable_scaled_down_at is not None:
+    status, policy = t.status, t.spec.scale_down_stable
+    stable, after = t.observations.stable, policy.after
+    if (
+        not policy.enabled
+        or status.succeeded_at is None
+        or status.stable_scaled_down_at is not None
+    ):
         return
     if t.now - status.succeeded_at >= after and stable is not None:
         status.stable_scaled_down_at = t.now

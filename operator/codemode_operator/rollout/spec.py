@@ -90,7 +90,8 @@ class Analysis(CrdModel):
 
 
 class ScaleDownStable(CrdModel):
-    after: Duration | None = timedelta(hours=168)
+    enabled: bool = True
+    after: Duration = timedelta(hours=168)  # the seed: decommission v1 after a quiet week
 
 
 class RolloutSpec(CrdModel):

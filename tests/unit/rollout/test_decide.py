@@ -276,6 +276,13 @@ def test_scale_down_stable_once_after_success_and_abort_restores_it() -> None:
     assert world.tick()[0] == SetWeight(0)
 
 
+def test_scale_down_stable_can_be_turned_off() -> None:
+    policy = {"enabled": False}
+    world = started(spec=make_spec(steps=[{"weight": 100}], scaleDownStable=policy))
+    world.run(timedelta(days=30), every=timedelta(hours=1))
+    assert not [a for a in world.log if isinstance(a, ScaleStable)]
+
+
 def test_new_canary_revision_restarts_from_step_one() -> None:
     world = started()
     world.run(timedelta(minutes=40))

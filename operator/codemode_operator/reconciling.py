@@ -108,9 +108,19 @@ async def _observe(
 
 
 def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """A merge patch from `old` to `new` (null removes a field no longer set)."""
+    """A JSON merge patch (RFC 7386) from `old` to `new`.
+
+    A merge patch merges nested objects, so a field dropped at any depth (e.g. a cleared
+    `analysis.metricsUnavailableSince`) must be sent as null or the stored copy keeps it.
+    """
     patch: dict[str, Any] = {key: None for key in old if key not in new}
-    patch.update({key: value for key, value in new.items() if old.get(key) != value})
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, Mapping) and isinstance(before, Mapping):
+            if nested := status_patch(before, value):
+                patch[key] = nested
+        elif before != value:
+            patch[key] = value
     return patch
 
 

@@ -1,0 +1,40 @@
+"""The status write is a JSON merge patch: what the core clears must really disappear."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codemode_operator.reconciling import status_patch
+
+
+def merge(target: Any, patch: Any) -> Any:
+    """RFC 7386 applied, as the API server applies a merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge(result.get(key), value)
+    return result
+
+
+def test_a_nested_field_cleared_by_the_core_is_removed() -> None:
+    old = {
+        "phase": "Progressing",
+        "analysis": {"windowStart": "t0", "metricsUnavailableSince": "t1"},
+    }
+    new = {"phase": "Progressing", "analysis": {"windowStart": "t2"}}
+    patch = status_patch(old, new)
+    assert patch == {"analysis": {"windowStart": "t2", "metricsUnavailableSince": None}}
+    assert merge(old, patch) == new
+
+
+def test_lists_are_replaced_and_unchanged_fields_are_not_sent() -> None:
+    old = {"step": "1/4", "history": [{"to": "a"}], "lastRequest": {"name": "skip"}}
+    new = {"step": "1/4", "history": [{"to": "a"}, {"to": "b"}]}
+    patch = status_patch(old, new)
+    assert patch == {"history": [{"to": "a"}, {"to": "b"}], "lastRequest": None}
+    assert merge(old, patch) == new
+    assert status_patch(new, new) == {}

@@ -59,7 +59,14 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
             update={"window_start": record.window_start, "step_canary_requests": 0}
         )
     if record.metrics_unavailable_since is not None:
-        t.emit("MetricsRecovered", "Prometheus answers again")
+        # The first window after an outage spans the gap (and a restarted Prometheus may not
+        # have scraped yet): its increase() is extrapolated from the edges and untrustworthy.
+        # Drop it and start a clean interval now, rather than judge v2 on an artefact.
+        t.emit("MetricsRecovered", "Prometheus answers again; the window across the gap is dropped")
+        record.window_start = sample.end
+        record.metrics_unavailable_since = None
+        record.metrics_unavailable_reason = None
+        return
     canary, stable = _counts(sample.canary), _counts(sample.stable)
     tests = {
         "errors": (verdict.ERRORS, canary.errors, stable.errors),

@@ -145,6 +145,20 @@ def test_metrics_unavailable_holds_then_follows_the_policy(action: str, phase: s
         assert "MetricsRecovered" in world.reasons()
 
 
+def test_the_window_across_a_prometheus_outage_is_dropped() -> None:
+    world = started()
+    world.run(timedelta(minutes=5))
+    before = world.status.analysis.canary_total.requests
+    world.metrics_down = "connection refused"
+    world.run(timedelta(minutes=5))
+    world.metrics_down = None
+    world.run(MIN)  # recovery: the 6-minute window across the gap is not judged
+    assert world.status.analysis.canary_total.requests == before
+    assert world.status.analysis.metrics_unavailable_since is None
+    world.run(MIN)  # the next, clean interval is
+    assert world.status.analysis.canary_total.requests > before
+
+
 def test_manual_step_waits_for_promote() -> None:
     steps = [{"weight": 10, "pause": {"untilApproved": True}}, {"weight": 100}]
     world = started(spec=make_spec(steps=steps))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from devcluster import prometheus
 from devcluster.cluster import ControlPlane
@@ -28,73 +30,67 @@ TIMEOUT = 90
 HEALTHY = {"rps": 200, "errorRate": 0.01, "infraRate": 0.0}
 
 
-def _setup(
-    cp: ControlPlane,
-    ns: str,
-    prom: Prometheus,
-    dwell: str = "4s",
-    before_rollout: Callable[[], object] = lambda: None,
-    **analysis: Any,
-) -> None:
-    steps = [{"weight": w, "pause": {"duration": dwell}} for w in (5, 25, 50)] + [{"weight": 100}]
-    spec = {
-        "prometheus": {"address": prom.url, "timeout": "3s"},
-        "interval": "2s",
-        "minRequests": 20,
-        "onMetricsUnavailable": {"after": "1h", "action": "Hold"},
-        **analysis,
-    }
-    apply(cp, ns, *gateway_workloads())
-    before_rollout()
-    apply(cp, ns, rollout(steps=steps, analysis=spec))
+@dataclass
+class Rig:
+    """The operator, a steerable metrics process and a Prometheus scraping it, in one namespace."""
+
+    cp: ControlPlane
+    ns: str
+    operator: Operator
+    exporter: Exporter
+    prom: Prometheus
+
+    def start(self, dwell: str = "4s", before_rollout: Callable[[], object] = lambda: None) -> None:
+        steps = [{"weight": w, "pause": {"duration": dwell}} for w in (5, 25, 50)]
+        analysis = {
+            "prometheus": {"address": self.prom.url, "timeout": "3s"},
+            "interval": "2s",
+            "minRequests": 20,
+            "onMetricsUnavailable": {"after": "1h", "action": "Hold"},
+        }
+        apply(self.cp, self.ns, *gateway_workloads())
+        before_rollout()
+        apply(self.cp, self.ns, rollout(steps=[*steps, {"weight": 100}], analysis=analysis))
+
+    def status(self) -> dict[str, Any]:
+        return status(self.cp, self.ns)
+
+    def wait(self, what: str, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """The rollout's status once `done(status)` holds (bounded by TIMEOUT)."""
+        return wait_for(
+            what, lambda: (s := self.status()) and done(s) and s, TIMEOUT, show=self.status
+        )
 
 
-def test_healthy_v2_succeeds(
+@pytest.fixture
+def rig(
     control_plane: ControlPlane,
     namespace: str,
     operator: Operator,
     exporter: Exporter,
     prometheus_for_test: Prometheus,
-) -> None:
-    exporter.traffic(v1=HEALTHY, v2=HEALTHY)
-    _setup(control_plane, namespace, prometheus_for_test)
-    wait_for(
-        "Succeeded",
-        lambda: status(control_plane, namespace).get("phase") == "Succeeded",
-        TIMEOUT,
-        show=lambda: status(control_plane, namespace),
-    )
-    analysis = status(control_plane, namespace)["analysis"]
+) -> Rig:
+    return Rig(control_plane, namespace, operator, exporter, prometheus_for_test)
+
+
+def test_healthy_v2_succeeds(rig: Rig) -> None:
+    rig.exporter.traffic(v1=HEALTHY, v2=HEALTHY)
+    rig.start()
+    analysis = rig.wait("Succeeded", lambda s: s.get("phase") == "Succeeded")["analysis"]
     assert analysis["canaryTotal"]["requests"] > 0 and analysis["stableTotal"]["requests"] > 0
 
 
-def test_infra_errors_at_25_roll_back(
-    control_plane: ControlPlane,
-    namespace: str,
-    operator: Operator,
-    exporter: Exporter,
-    prometheus_for_test: Prometheus,
-    watch: Callable[..., Watch],
-) -> None:
-    exporter.traffic(v1=HEALTHY, v2=HEALTHY)
+def test_infra_errors_at_25_roll_back(rig: Rig, watch: Callable[..., Watch]) -> None:
+    rig.exporter.traffic(v1=HEALTHY, v2=HEALTHY)
     watches: list[Watch] = []
-    _setup(
-        control_plane,
-        namespace,
-        prometheus_for_test,
+    rig.start(
         dwell="20s",
         before_rollout=lambda: watches.append(watch("httproute", "mcp", ROUTE_WEIGHTS)),
     )
     weights = watches[0]
-    wait_for(
-        "step 2 (25%)", lambda: status(control_plane, namespace).get("canaryWeight") == 25, TIMEOUT
-    )
-    exporter.traffic(v2={"infraRate": 0.2})
-    current = wait_for(
-        "RolledBack",
-        lambda: (s := status(control_plane, namespace)).get("phase") == "RolledBack" and s,
-        TIMEOUT,
-    )
+    rig.wait("step 2 (25%)", lambda s: s.get("canaryWeight") == 25)
+    rig.exporter.traffic(v2={"infraRate": 0.2})
+    current = rig.wait("RolledBack", lambda s: s.get("phase") == "RolledBack")
     wait_for(
         "route back to v1", lambda: weights.values()[-1:] == ["100 0"], 10, show=weights.values
     )
@@ -103,82 +99,54 @@ def test_infra_errors_at_25_roll_back(
     assert infra["verdict"] == "Fail" and infra["canaryErrors"] > 0
     assert infra["eValue"] >= infra["threshold"]  # the evidence crossed 1/(its share of alpha)
     assert condition(current, "RolledBack")["status"] == "True"
-    events = control_plane.kubectl(
+    events = rig.cp.kubectl(
         "get",
         "events",
         "-n",
-        namespace,
+        rig.ns,
         "-o",
         "jsonpath={range .items[*]}{.type} {.reason}: {.message}{'\\n'}{end}",
     )
     assert "Warning" in events and "infra" in events.lower()
-    exposition = httpx.get(operator.metrics_url, timeout=5).text
-    labels = f'name="mcp",namespace="{namespace}"'  # exposition sorts label names
+    exposition = httpx.get(rig.operator.metrics_url, timeout=5).text
+    labels = f'name="mcp",namespace="{rig.ns}"'  # exposition sorts label names
     assert f'codemode_rollout_phase{{{labels},phase="RolledBack"}} 1.0' in exposition
     assert f"codemode_rollout_rollbacks_total{{{labels}" in exposition
     assert f"codemode_rollout_canary_weight{{{labels}}} 0.0" in exposition
 
 
-def test_prometheus_down_holds_then_continues(
-    control_plane: ControlPlane,
-    namespace: str,
-    operator: Operator,
-    exporter: Exporter,
-    prometheus_for_test: Prometheus,
-) -> None:
-    exporter.traffic(v1=HEALTHY, v2=HEALTHY)
-    _setup(control_plane, namespace, prometheus_for_test, dwell="6s")
-    wait_for("step 1", lambda: status(control_plane, namespace).get("canaryWeight") == 5, TIMEOUT)
-    port = int(prometheus_for_test.url.rsplit(":", 1)[1])
-    prometheus_for_test.kill()
-    current = wait_for(
+def test_prometheus_down_holds_then_continues(rig: Rig) -> None:
+    rig.exporter.traffic(v1=HEALTHY, v2=HEALTHY)
+    rig.start(dwell="6s")
+    rig.wait("step 1", lambda s: s.get("canaryWeight") == 5)
+    port = int(rig.prom.url.rsplit(":", 1)[1])
+    rig.prom.kill()
+    current = rig.wait(
         "hold on metrics",
-        lambda: (
-            (s := status(control_plane, namespace))
-            and any(c.get("reason") == "MetricsUnavailable" for c in s.get("conditions", []))
-            and s
-        ),
-        TIMEOUT,
+        lambda s: any(c.get("reason") == "MetricsUnavailable" for c in s.get("conditions", [])),
     )
     held_at = current["stepIndex"]
-    wait_for(
-        "dwell over while Prometheus is down",
-        lambda: status(control_plane, namespace).get("stepRemaining") in ("0s", None),
-        TIMEOUT,
+    rig.wait(
+        "dwell over while Prometheus is down", lambda s: s.get("stepRemaining") in ("0s", None)
     )
-    assert status(control_plane, namespace)["stepIndex"] == held_at  # never advances blind
-    assert status(control_plane, namespace)["phase"] == "Progressing"
+    assert rig.status()["stepIndex"] == held_at  # never advances blind
+    assert rig.status()["phase"] == "Progressing"
     again = prometheus.start(
-        prometheus_for_test.workdir,
-        [prometheus.static_job("mcp", [f"127.0.0.1:{exporter.port}"])],
+        rig.prom.workdir,
+        [prometheus.static_job("mcp", [f"127.0.0.1:{rig.exporter.port}"])],
         port=port,
     )
     try:
-        wait_for(
-            "Succeeded",
-            lambda: status(control_plane, namespace).get("phase") == "Succeeded",
-            TIMEOUT,
-        )
+        rig.wait("Succeeded", lambda s: s.get("phase") == "Succeeded")
     finally:
         again.stop()
 
 
-def test_no_traffic_holds(
-    control_plane: ControlPlane,
-    namespace: str,
-    operator: Operator,
-    exporter: Exporter,
-    prometheus_for_test: Prometheus,
-) -> None:
-    _setup(control_plane, namespace, prometheus_for_test, dwell="2s")
-    wait_for("step 1", lambda: status(control_plane, namespace).get("canaryWeight") == 5, TIMEOUT)
-    current = wait_for(
+def test_no_traffic_holds(rig: Rig) -> None:
+    rig.start(dwell="2s")
+    rig.wait("step 1", lambda s: s.get("canaryWeight") == 5)
+    current = rig.wait(
         "waiting for data",
-        lambda: (
-            (s := status(control_plane, namespace))
-            and condition(s, "Progressing").get("reason") == "WaitingForData"
-            and s
-        ),
-        TIMEOUT,
+        lambda s: condition(s, "Progressing").get("reason") == "WaitingForData",
     )
     assert current["stepIndex"] == 0 and current["phase"] == "Progressing"

@@ -1,7 +1,15 @@
 """Counts per version from Prometheus over the analysis window, or the reason there are none.
 
 Every kind of Prometheus trouble becomes a `MetricsFailure` with a reason an SRE can act on;
-the core turns it into a hold (never a promotion). Counter resets are `increase()`'s job.
+the core turns it into a hold (never a promotion).
+
+The default queries count exactly: per series, the counter at the window's end minus the counter
+at its start (`offset`), so consecutive windows add up to the true total and a burst between two
+scrapes lands in exactly one window. `increase()` would extrapolate each window's in-window
+samples to its full length: with a 15s scrape and a 1m window that scales counts by 4/3, which
+overstates the evidence (e becomes e^(4/3)) and would break the test's alpha, and it drops a
+jump that falls between two windows. Only series without a start value or that reset in the
+window (a restarted container) fall back to `increase()`.
 """
 
 from __future__ import annotations
@@ -15,12 +23,16 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from codemode_operator.rollout import Counts, MetricsFailure, MetricsSample, Window
 from codemode_operator.rollout.spec import Analysis
 
+
+def _exact_count(matchers: str) -> str:
+    series = "mcp_tool_calls_total{" + 'version="{version}"' + matchers + "{selector}}"
+    return f"sum(({series} - {series} offset {{window}}) >= 0 or increase({series}[{{window}}]))"
+
+
 DEFAULT_QUERIES = {
-    "requests": 'sum(increase(mcp_tool_calls_total{version="{version}"{selector}}[{window}]))',
-    "errors": 'sum(increase(mcp_tool_calls_total{version="{version}",outcome="error"{selector}}[{window}]))',
-    "infra_errors": (
-        'sum(increase(mcp_tool_calls_total{version="{version}",error_kind="infra"{selector}}[{window}]))'
-    ),
+    "requests": _exact_count(""),
+    "errors": _exact_count(',outcome="error"'),
+    "infra_errors": _exact_count(',error_kind="infra"'),
 }
 VERSIONS = {"stable": "v1", "canary": "v2"}
 
@@ -31,14 +43,15 @@ class QueryError(Exception):
 
 def queries(analysis: Analysis, version: str, window: Window) -> dict[str, str]:
     """The PromQL for one version: the spec's templates or the defaults, filled in."""
-    seconds = max(1, round((window.end - window.start).total_seconds()))
+    # Milliseconds: the next window's start is this one's end, so offsets must not round.
+    milliseconds = max(1, round((window.end - window.start).total_seconds() * 1000))
     overrides = analysis.queries
     templates = {
         "requests": overrides.requests or DEFAULT_QUERIES["requests"],
         "errors": overrides.errors or DEFAULT_QUERIES["errors"],
         "infra_errors": overrides.infra_errors or DEFAULT_QUERIES["infra_errors"],
     }
-    fill = {"{version}": version, "{window}": f"{seconds}s", "{selector}": analysis.selector}
+    fill = {"{version}": version, "{window}": f"{milliseconds}ms", "{selector}": analysis.selector}
     # Plain replacement, not str.format: PromQL's own braces must not need escaping.
     filled = {}
     for name, template in templates.items():
@@ -80,7 +93,7 @@ def _counts(client: PrometheusConnect, analysis: Analysis, version: str, window:
         name: _query(client, q, at, timeout)
         for name, q in queries(analysis, version, window).items()
     }
-    # increase() extrapolates each series on its own, so the counts can disagree by a fraction.
+    # A fallback increase() (or a custom query) extrapolates: counts can disagree by a fraction.
     requests_ = round(values["requests"])
     errors = min(round(values["errors"]), requests_)
     return Counts(

@@ -59,9 +59,10 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
             update={"window_start": record.window_start, "step_canary_requests": 0}
         )
     if record.metrics_unavailable_since is not None:
-        # The first window after an outage spans the gap (and a restarted Prometheus may not
-        # have scraped yet): its increase() is extrapolated from the edges and untrustworthy.
-        # Drop it and start a clean interval now, rather than judge v2 on an artefact.
+        # The first window after an outage spans the gap, and a restarted Prometheus may not
+        # have scraped yet or lost the samples at its start (then the counts come from an
+        # extrapolating increase()). Drop it and start a clean interval now, rather than
+        # judge v2 on an artefact.
         t.emit("MetricsRecovered", "Prometheus answers again; the window across the gap is dropped")
         record.window_start = sample.end
         record.metrics_unavailable_since = None

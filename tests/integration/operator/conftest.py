@@ -281,8 +281,8 @@ ROUTE_WEIGHTS = "{.spec.rules[0].backendRefs[*].weight}"
 class Exporter:
     """The metric-contract process (exporter.py) whose traffic the test steers."""
 
-    def __init__(self, logs: Path) -> None:
-        self.port = free_port()
+    def __init__(self, logs: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = spawn(
             "exporter",
@@ -299,6 +299,10 @@ class Exporter:
 
     def traffic(self, **versions: dict[str, float]) -> None:
         httpx.post(f"{self.url}/config", json=versions, timeout=5).raise_for_status()
+
+    def errors(self, version: str, count: int) -> None:
+        body = {"version": version, "count": count}
+        httpx.post(f"{self.url}/errors", json=body, timeout=5).raise_for_status()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """A real process serving the metric contract with traffic and errors the test controls.
 
 Run as `python -m tests.integration.operator.exporter --port P`; POST /config with
-`{"v1": {"rps": 100, "errorRate": 0.01, "infraRate": 0}, "v2": {...}}` changes the traffic.
+`{"v1": {"rps": 100, "errorRate": 0.01, "infraRate": 0}, "v2": {...}}` changes the traffic;
+POST /errors with `{"version": "v2", "count": 12}` serves that many failing calls at once.
 Prometheus scrapes it like it scrapes the MCP servers, so the operator's analysis reads
 exactly the series a real rollout would.
 """
@@ -73,6 +74,16 @@ async def config(request: Request) -> JSONResponse:
     return JSONResponse(TRAFFIC)
 
 
+async def errors(request: Request) -> JSONResponse:
+    """Exactly `count` user errors now: evidence of a known size, for deterministic tests."""
+    body: dict[str, Any] = await request.json()
+    version, count = body.get("version"), body.get("count")
+    if version not in TRAFFIC or not isinstance(count, int) or count < 0:
+        return JSONResponse({"error": "need a known version and a count >= 0"}, status_code=400)
+    CALLS.labels(version, "execute", "error", "user").inc(count)
+    return JSONResponse({"version": version, "count": count})
+
+
 @asynccontextmanager
 async def lifespan(_: Starlette):  # type: ignore[no-untyped-def]
     for version in TRAFFIC:  # series exist from the start, as on a real server
@@ -85,7 +96,11 @@ async def lifespan(_: Starlette):  # type: ignore[no-untyped-def]
 
 
 app = Starlette(
-    routes=[Route("/metrics", metrics), Route("/config", config, methods=["POST"])],
+    routes=[
+        Route("/metrics", metrics),
+        Route("/config", config, methods=["POST"]),
+        Route("/errors", errors, methods=["POST"]),
+    ],
     lifespan=lifespan,
 )
 

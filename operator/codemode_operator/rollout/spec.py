@@ -77,6 +77,19 @@ class OnMetricsUnavailable(CrdModel):
     action: Literal["Hold", "Rollback"] = "Hold"
 
 
+class HoldOnSuspicion(CrdModel):
+    """A step whose dwell is over waits while v2 looks worse but not yet enough to roll back.
+
+    The test is anytime-valid, so looking longer costs no false rollbacks: only time, and only
+    for the rollouts whose evidence leans toward a regression (docs/analysis.md)."""
+
+    e_value: float = Field(default=2.0, ge=1)
+    max_duration: Duration = timedelta(hours=1)  # per step, after its dwell; then it advances
+    # The first step's few errors push e past 2 on noise alone: holding there delays good
+    # rollouts without catching more regressions.
+    from_step: int = Field(default=2, ge=1)
+
+
 class Analysis(CrdModel):
     interval: Duration = timedelta(minutes=1)
     prometheus: Prometheus = Prometheus()
@@ -87,6 +100,7 @@ class Analysis(CrdModel):
     selector: str = ""
     queries: Queries = Queries()
     on_metrics_unavailable: OnMetricsUnavailable = OnMetricsUnavailable()
+    hold_on_suspicion: HoldOnSuspicion = HoldOnSuspicion()
 
 
 class ScaleDownStable(CrdModel):

@@ -37,6 +37,7 @@ class VersionCounts(CrdModel):
 class MetricAnalysis(CrdModel):
     """One metric's test since the rollout started; `logLikelihoodRatios` is its running state."""
 
+    prior_ratios: list[float] = []  # θ/θ0 of the prior the sums belong to
     log_likelihood_ratios: list[float] = []
     canary_requests: int = 0
     stable_requests: int = 0

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from . import conditions, phases
+from . import conditions, phases, suspicion
 from .actions import RunGateJob
 from .conditions import PROGRESSING
 from .duration import format_remaining
@@ -73,7 +73,7 @@ def _holding(t: Tick) -> tuple[str, str] | None:
     needed = t.spec.analysis.min_requests if t.spec.analysis else 0
     if analysis.step_canary_requests < needed:
         return "WaitingForData", f"{analysis.step_canary_requests}/{needed} v2 requests this step"
-    return None
+    return suspicion.holding(t)
 
 
 def _gates_open(t: Tick, index: int) -> bool:

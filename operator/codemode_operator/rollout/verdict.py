@@ -18,24 +18,27 @@ class MetricTest:
 
 
 # Tuned by benchmarks/bench_analysis.py (docs/analysis.md). All errors: the 2x regressions at a
-# 0.5% baseline are short of evidence; a point at 1.7 keeps the power (≥ 99% caught before 100%),
-# one at 2.1 the speed. Larger regressions still win quickly through the 2.1 point. Infra errors
-# regress by 10x and need little alpha. A stored state is recognised by its number of sums
-# (`resumes`): a new prior must change the number of points, or be given to a new rollout only.
-ERRORS = MetricTest(Prior((1.7, 2.1), (0.5, 0.5)), alpha_share=0.95)
+# 0.5% baseline are short of evidence; with the suspicion hold catching the slow tail (≥ 99%
+# before 100%), points at 1.9 and 2.4 keep the median fast. Larger regressions still win
+# quickly through the 2.4 point. Infra errors regress by 10x and need little alpha. A stored
+# state remembers its prior (`priorRatios`): sums of another prior restart the test.
+ERRORS = MetricTest(Prior((1.9, 2.4), (0.5, 0.5)), alpha_share=0.95)
 INFRA_ERRORS = MetricTest(Prior((5.0, 10.0, 20.0), (0.25, 0.5, 0.25)), alpha_share=0.05)
 
 
 def start(test: MetricTest, alpha: float) -> MetricAnalysis:
     return MetricAnalysis(
-        log_likelihood_ratios=[0.0] * len(test.prior.ratios), threshold=test.threshold(alpha)
+        prior_ratios=list(test.prior.ratios),
+        log_likelihood_ratios=[0.0] * len(test.prior.ratios),
+        threshold=test.threshold(alpha),
     )
 
 
 def resumes(record: AnalysisRecord) -> bool:
     """Whether a stored record's running sums belong to these tests (not to older priors)."""
     return all(
-        len(state.log_likelihood_ratios) == len(test.prior.ratios)
+        state.prior_ratios == list(test.prior.ratios)
+        and len(state.log_likelihood_ratios) == len(test.prior.ratios)
         for state, test in ((record.errors, ERRORS), (record.infra_errors, INFRA_ERRORS))
     )
 
@@ -79,6 +82,7 @@ def update(
     )
     verdict: Verdict = "Fail" if log_e >= math.log(threshold) else "Pass"
     return MetricAnalysis(
+        prior_ratios=list(test.prior.ratios),
         log_likelihood_ratios=list(sums),
         canary_requests=totals[0],
         stable_requests=totals[1],

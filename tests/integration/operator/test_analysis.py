@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -40,13 +41,20 @@ class Rig:
     exporter: Exporter
     prom: Prometheus
 
-    def start(self, dwell: str = "4s", before_rollout: Callable[[], object] = lambda: None) -> None:
+    def start(
+        self,
+        dwell: str = "4s",
+        before_rollout: Callable[[], object] = lambda: None,
+        hold: str = "8s",
+    ) -> None:
         steps = [{"weight": w, "pause": {"duration": dwell}} for w in (5, 25, 50)]
         analysis = {
             "prometheus": {"address": self.prom.url, "timeout": "3s"},
             "interval": "2s",
             "minRequests": 20,
             "onMetricsUnavailable": {"after": "1h", "action": "Hold"},
+            # The suspicion hold at this time scale (the seed: 1h after dwells of 30m to 2h).
+            "holdOnSuspicion": {"maxDuration": hold},
         }
         apply(self.cp, self.ns, *gateway_workloads())
         before_rollout()
@@ -113,6 +121,28 @@ def test_infra_errors_at_25_roll_back(rig: Rig, watch: Callable[..., Watch]) -> 
     assert f'codemode_rollout_phase{{{labels},phase="RolledBack"}} 1.0' in exposition
     assert f"codemode_rollout_rollbacks_total{{{labels}" in exposition
     assert f"codemode_rollout_canary_weight{{{labels}}} 0.0" in exposition
+
+
+def test_suspected_regression_holds_the_step_then_it_goes_on(rig: Rig) -> None:
+    quiet = {"rps": 200, "errorRate": 0.0, "infraRate": 0.0}  # no evidence but the burst
+    rig.exporter.traffic(v1=quiet, v2=quiet)
+    rig.start(dwell="10s", hold="20s")
+    step2 = rig.wait("step 2 (25%)", lambda s: s.get("canaryWeight") == 25)
+    # 12 v2 errors and none from v1 at a ~50% share: e ≈ 44, over 2 but short of 105.
+    rig.exporter.errors("v2", 12)
+    held = rig.wait(
+        "suspicion hold",
+        lambda s: condition(s, "Progressing").get("reason") == "SuspectedRegression",
+    )
+    assert held["canaryWeight"] == 25 and held["phase"] == "Progressing"
+    errors = held["analysis"]["errors"]
+    assert 2 <= errors["eValue"] < errors["threshold"]
+    assert "holding 25% until" in condition(held, "Progressing")["message"]
+    step3 = rig.wait("step 3 after the hold", lambda s: s.get("canaryWeight") == 50)
+    dwell_end = datetime.fromisoformat(step2["stepEndsAt"])
+    # It went on when the hold's 20s were up (e stayed put), not when the dwell ended.
+    assert datetime.fromisoformat(step3["stepStartedAt"]) >= dwell_end + timedelta(seconds=19)
+    assert step3["phase"] == "Progressing"
 
 
 def test_prometheus_down_holds_then_continues(rig: Rig) -> None:

@@ -97,6 +97,18 @@ INVALID = [
         "spec.analysis.interval",
         "must be a duration",
     ),
+    (
+        "analysis",
+        {"prometheus": {"address": "http://p:9090"}, "holdOnSuspicion": {"eValue": 0.5}},
+        "spec.analysis.holdOnSuspicion.eValue",
+        "greater than or equal to 1",
+    ),
+    (
+        "analysis",
+        {"prometheus": {"address": "http://p:9090"}, "holdOnSuspicion": {"maxDuration": "1 h"}},
+        "spec.analysis.holdOnSuspicion.maxDuration",
+        "must be a duration",
+    ),
 ]
 
 
@@ -136,3 +148,18 @@ def test_valid_rollout_gets_the_seed_plan_by_default(
         {"weight": 100},
     ]
     assert stored["spec"]["progressDeadline"] == "10m"
+
+
+def test_analysis_defaults_include_the_suspicion_hold(
+    control_plane: ControlPlane, rollout_crds: None, namespace: str
+) -> None:
+    body = _with("analysis", {"prometheus": {"address": "http://p:9090"}})
+    control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(body))
+    stored = yaml.safe_load(
+        control_plane.kubectl("get", "cmr", "mcp", "-n", namespace, "-o", "yaml")
+    )
+    assert stored["spec"]["analysis"]["holdOnSuspicion"] == {
+        "eValue": 2,
+        "maxDuration": "1h",
+        "fromStep": 2,
+    }

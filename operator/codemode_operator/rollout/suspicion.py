@@ -1,0 +1,44 @@
+"""Holding a step whose dwell is over while v2 looks worse, before the test is sure.
+
+The tests are anytime-valid: looking longer does not raise the false-rollback rate, so a step
+can wait for a verdict instead of widening the exposure of a v2 that leans toward a regression.
+"""
+
+import math
+from collections.abc import Mapping
+
+from .status import AnalysisRecord, MetricAnalysis
+from .tick import Tick
+
+
+def suspect(
+    tests: Mapping[str, MetricAnalysis], e_value: float
+) -> tuple[str, MetricAnalysis] | None:
+    """The first test whose evidence of a regression is at least `e_value`, with its name."""
+    level = math.log(e_value)
+    return next(((name, m) for name, m in tests.items() if m.log_e_value >= level), None)
+
+
+def tests(record: AnalysisRecord) -> dict[str, MetricAnalysis]:
+    return {"errors": record.errors, "infra errors": record.infra_errors}
+
+
+def holding(t: Tick) -> tuple[str, str] | None:
+    """Why the step, its dwell over, still waits on suspicion; None when it may advance.
+
+    A human `skip` or `promote` overrides the hold, as it overrides the dwell."""
+    status, analysis = t.status, t.spec.analysis
+    if analysis is None or status.step_approved or status.step_ends_at is None:
+        return None
+    hold = analysis.hold_on_suspicion
+    until = status.step_ends_at + hold.max_duration
+    if status.step_index + 1 < hold.from_step or t.now >= until:
+        return None
+    found = suspect(tests(status.analysis), hold.e_value)
+    if found is None:
+        return None
+    name, m = found
+    return "SuspectedRegression", (
+        f"{name}: e={m.e_value:.3g} ≥ {hold.e_value:g} (rollback at {m.threshold:.3g}); "
+        f"holding {t.step.weight}% until {until:%Y-%m-%dT%H:%M:%SZ} unless the evidence fades"
+    )

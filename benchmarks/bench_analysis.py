@@ -12,15 +12,22 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
-from codemode_operator.rollout import verdict
+from codemode_operator.rollout import suspicion, verdict
+from codemode_operator.rollout.spec import HoldOnSuspicion
 
 PLAN = ((0.05, 30), (0.25, 60), (0.50, 120))  # v2 share and minutes, up to the 100% step
-SHARES = np.concatenate([np.full(minutes, share) for share, minutes in PLAN])
+HOLD = HoldOnSuspicion()  # the CRD's defaults
+HOLD_MINUTES = int(HOLD.max_duration.total_seconds() // 60)
 HARD_INFRA_BASE = 0.001  # the harder extra row: v1's infra errors only 0.1% of requests
 ALPHA = 0.01
 INFRA_GOAL = 60  # v2 requests: the issue's median for 10x infra regressions
+
+
+def holds(step: int) -> bool:
+    return step + 1 >= HOLD.from_step
 
 
 @dataclass(frozen=True)
@@ -43,30 +50,64 @@ HARD_INFRA = Scenario("10x infra, 0.1% infra baseline", 1, 10, HARD_INFRA_BASE)
 
 @dataclass(frozen=True)
 class Traffic:
-    """Per rollout (rows) and minute (columns): requests, errors, infra errors per version."""
+    """Per step of the plan: requests, errors, infra errors per version, rollout and minute.
 
-    canary: np.ndarray  # shape (3, rollouts, minutes)
-    stable: np.ndarray
+    Each step has room for the longest suspicion hold after its dwell; the fixed-plan rules
+    (b), (c) see only the dwells, rule (a) as many minutes as the operator would stay."""
+
+    steps: tuple[np.ndarray, ...]  # per step, shape (2 versions, 3 counts, rollouts, minutes)
+
+    def _fixed(self, version: int) -> np.ndarray:
+        dwells = [
+            s[version, :, :, :minutes] for s, (_, minutes) in zip(self.steps, PLAN, strict=True)
+        ]
+        return np.concatenate(dwells, axis=2)
+
+    @cached_property
+    def canary(self) -> np.ndarray:  # shape (3, rollouts, 210): the plan without holds
+        return self._fixed(0)
+
+    @cached_property
+    def stable(self) -> np.ndarray:
+        return self._fixed(1)
 
 
 def simulate(cell: Cell, scenario: Scenario, rollouts: int, rng) -> Traffic:
     infra_base = cell.base if scenario.infra_base is None else scenario.infra_base
 
-    def version(share: np.ndarray, other: float, infra: float) -> np.ndarray:
-        requests = rng.poisson(cell.rate * share, (rollouts, share.size))
+    def version(rate: float, minutes: int, other: float, infra: float) -> np.ndarray:
+        requests = rng.poisson(rate, (rollouts, minutes))
         infra_errors = rng.binomial(requests, infra)
         other_errors = rng.binomial(requests - infra_errors, max(other, 0.0) / (1 - infra))
         return np.stack([requests, other_errors + infra_errors, infra_errors])
 
-    return Traffic(
-        canary=version(
-            SHARES, cell.base * scenario.errors - infra_base, infra_base * scenario.infra
-        ),
-        stable=version(1 - SHARES, cell.base - infra_base, infra_base),
-    )
+    def step(index: int, share: float, dwell: int) -> np.ndarray:
+        minutes = dwell + (HOLD_MINUTES if holds(index) else 0)
+        return np.stack(
+            [
+                version(
+                    cell.rate * share,
+                    minutes,
+                    cell.base * scenario.errors - infra_base,
+                    infra_base * scenario.infra,
+                ),
+                version(cell.rate * (1 - share), minutes, cell.base - infra_base, infra_base),
+            ]
+        )
+
+    return Traffic(tuple(step(i, share, dwell) for i, (share, dwell) in enumerate(PLAN)))
 
 
 NEVER = -1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Per rollout: v2 requests and minutes up to the rollback (NaN: never), minutes held."""
+
+    requests: np.ndarray
+    minutes: np.ndarray
+    held: np.ndarray
 
 
 def first(failed: np.ndarray) -> np.ndarray:
@@ -74,30 +115,54 @@ def first(failed: np.ndarray) -> np.ndarray:
     return np.where(failed.any(axis=1), failed.argmax(axis=1), NEVER)
 
 
-def sequential_test(traffic: Traffic) -> np.ndarray:
-    """(a) The operator's verdict.update, both tests, one check a minute."""
+def on_the_plan(detected: np.ndarray, traffic: Traffic) -> Outcome:
+    """The outcome of a fixed-plan rule that rolls back at minute index `detected`."""
+    hit = detected != NEVER
+    index = np.where(hit, detected, 0)
+    requests = np.cumsum(traffic.canary[0], axis=1)[np.arange(detected.size), index]
+    return Outcome(
+        requests=np.where(hit, requests, np.nan),
+        minutes=np.where(hit, detected + 1, np.nan),
+        held=np.zeros(detected.size),
+    )
+
+
+def sequential_test(traffic: Traffic, hold: bool = True) -> Outcome:
+    """(a) The operator: verdict.update for both tests each minute, and its suspicion hold."""
     tests = ((verdict.ERRORS, 1), (verdict.INFRA_ERRORS, 2))
-    rollouts, minutes = traffic.canary.shape[1:]
-    detected = np.full(rollouts, NEVER)
-    canary, stable = traffic.canary.tolist(), traffic.stable.tolist()
+    rollouts = traffic.steps[0].shape[2]
+    outcome = Outcome(np.full(rollouts, np.nan), np.full(rollouts, np.nan), np.zeros(rollouts))
+    steps = [s.tolist() for s in traffic.steps]
     for r in range(rollouts):
         states = [verdict.start(test, ALPHA) for test, _ in tests]
-        for m in range(minutes):
-            states = [
-                verdict.update(
-                    state,
-                    test,
-                    canary=(canary[0][r][m], canary[row][r][m]),
-                    stable=(stable[0][r][m], stable[row][r][m]),
-                    null_ratio=1.0,
-                    alpha=ALPHA,
-                )
-                for state, (test, row) in zip(states, tests, strict=True)
-            ]
-            if any(s.verdict == "Fail" for s in states):
-                detected[r] = m
+        requests = minute = held = 0
+        for index, (step, (_, dwell)) in enumerate(zip(steps, PLAN, strict=True)):
+            (canary, stable), limit = step, len(step[0][0][0])
+            for m in range(limit):
+                named = dict(zip(("errors", "infra errors"), states, strict=True))
+                suspect = hold and holds(index) and suspicion.suspect(named, HOLD.e_value)
+                if m >= dwell and not suspect:
+                    break
+                held += m >= dwell
+                states = [
+                    verdict.update(
+                        state,
+                        test,
+                        canary=(canary[0][r][m], canary[row][r][m]),
+                        stable=(stable[0][r][m], stable[row][r][m]),
+                        null_ratio=1.0,
+                        alpha=ALPHA,
+                    )
+                    for state, (test, row) in zip(states, tests, strict=True)
+                ]
+                requests, minute = requests + canary[0][r][m], minute + 1
+                if any(s.verdict == "Fail" for s in states):
+                    outcome.requests[r], outcome.minutes[r] = requests, minute
+                    break
+            if not math.isnan(outcome.requests[r]):
                 break
-    return detected
+        outcome.held[r] = held
+    return outcome
 
 
 def _rate(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
@@ -137,13 +202,21 @@ def argo_compare(traffic: Traffic) -> np.ndarray:
     return first(canary > stable)
 
 
-def rules(cell: Cell) -> dict[str, Callable[[Traffic], np.ndarray]]:
+Rule = Callable[[Traffic], Outcome]
+
+
+def on_plan(rule: Callable[[Traffic], np.ndarray]) -> Rule:
+    return lambda traffic: on_the_plan(rule(traffic), traffic)
+
+
+def rules(cell: Cell) -> dict[str, Rule]:
     return {
-        "(a) this project (mSPRT)": sequential_test,
-        "(b) Flagger: success >= 99%, 5 fails": flagger(0.01),
-        f"(b) Flagger: errors <= {2 * cell.base:.0%}, 5 fails": flagger(2 * cell.base),
-        "(c) Argo: success >= 95%/5m, limit 3": argo_success_rate,
-        "(c) Argo: v2 <= v1 each 1m, limit 0": argo_compare,
+        "(a) this project (mSPRT + suspicion hold)": sequential_test,
+        "(a') the same test without the hold": lambda t: sequential_test(t, hold=False),
+        "(b) Flagger: success >= 99%, 5 fails": on_plan(flagger(0.01)),
+        f"(b) Flagger: errors <= {2 * cell.base:.0%}, 5 fails": on_plan(flagger(2 * cell.base)),
+        "(c) Argo: success >= 95%/5m, limit 3": on_plan(argo_success_rate),
+        "(c) Argo: v2 <= v1 each 1m, limit 0": on_plan(argo_compare),
     }
 
 
@@ -160,12 +233,11 @@ class Detection:
         return f"{self.share:6.1%} {r50:6.0f}/{r95:6.0f} ({m50:3.0f}/{m95:3.0f}m)"
 
 
-def measure(detected: np.ndarray, traffic: Traffic) -> Detection:
-    hit = detected != NEVER
+def measure(outcome: Outcome) -> Detection:
+    hit = ~np.isnan(outcome.requests)
     if not hit.any():
         return Detection(0.0, (0, 0), (0, 0))
-    requests = np.cumsum(traffic.canary[0], axis=1)[hit, detected[hit]]
-    minutes = detected[hit] + 1
+    requests, minutes = outcome.requests[hit], outcome.minutes[hit]
     return Detection(
         float(hit.mean()),
         (float(np.median(requests)), float(np.percentile(requests, 95))),
@@ -173,62 +245,122 @@ def measure(detected: np.ndarray, traffic: Traffic) -> Detection:
     )
 
 
+def delay(outcome: Outcome) -> str:
+    """What the hold costs good rollouts: how many are held, and for how long."""
+    held = outcome.held[outcome.held > 0]
+    if not held.size:
+        return "none held"
+    return (
+        f"{held.size} of {outcome.held.size} held ({held.size / outcome.held.size:.1%}), "
+        f"median/p95 {np.median(held):.0f}/{np.percentile(held, 95):.0f} min"
+    )
+
+
 CELLS = tuple(Cell(rate, base) for rate in (200, 1000) for base in (0.005, 0.02))
 
 
-def main_table(rollouts: int, seed: int) -> list[str]:
+def main_table(rollouts: int, seed: int) -> tuple[list[str], list[str]]:
+    """The comparison table, and what the suspicion hold cost good rollouts per cell."""
     lines = [
         "| traffic | baseline | rule | false rollbacks | 2x errors: detected, median/p95 v2 "
         "requests (minutes) | 10x infra: detected, median/p95 v2 requests (minutes) |",
         "|---|---|---|---|---|---|",
     ]
+    delays = ["| traffic | baseline | good v2 held by the suspicion hold |", "|---|---|---|"]
     seeds = np.random.SeedSequence(seed).spawn(len(CELLS))
     for cell, cell_seed in zip(CELLS, seeds, strict=True):
         rng = np.random.default_rng(cell_seed)
         traffic = {s.name: simulate(cell, s, rollouts, rng) for s in SCENARIOS}
-        for name, rule in rules(cell).items():
-            found = {s: measure(rule(t), t) for s, t in traffic.items()}
+        for index, (name, rule) in enumerate(rules(cell).items()):
+            outcomes = {s: rule(t) for s, t in traffic.items()}
+            found = {s: measure(o) for s, o in outcomes.items()}
             lines.append(
                 f"| {cell.rate}/min | {cell.base:.1%} | {name} | {found['equal'].share:.1%} "
                 f"| {found['2x errors']} | {found['10x infra']} |"
             )
-    return lines
+            if index == 0:
+                delays.append(f"| {cell.rate}/min | {cell.base:.1%} | {delay(outcomes['equal'])} |")
+    return lines, delays
 
 
-def poisson_tail(mean: float, k: int) -> float:
-    """P(X >= k) for X ~ Poisson(mean)."""
-    return 1 - sum(math.exp(-mean) * mean**i / math.factorial(i) for i in range(k))
+def poisson_log_pmf(k: np.ndarray, mean: float) -> np.ndarray:
+    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, int(k.max()) + 1)))])
+    return k * math.log(mean) - mean - log_factorial[k]
 
 
-def oracle_power(requests: int, base: float, ratio: float, alpha: float) -> float:
-    """Power of the Neyman-Pearson test that knows v1's rate exactly and looks once.
+def last_check_requests(per_check: float, goal: int) -> np.ndarray:
+    """P(v2 has n requests at the last check with at most `goal` of them), n = 0..goal.
 
-    v2's errors are Poisson(requests * base) if v2 is as good as v1 and Poisson(requests * base
-    * ratio) if worse; the test rejects on many errors, randomised at the boundary to spend
-    exactly alpha. No test that compares v2 with v1, sequential or not, catches more often by
-    `requests` v2 requests at that alpha: an upper bound on P(rolled back by then)."""
-    null, worse = requests * base, requests * base * ratio
-    k = 0
-    while poisson_tail(null, k + 1) > alpha:
-        k += 1
-    # Reject on more than k errors, and on exactly k with the probability that spends alpha.
-    at_k = poisson_tail(null, k) - poisson_tail(null, k + 1)
-    spend = (alpha - poisson_tail(null, k + 1)) / at_k
-    return poisson_tail(worse, k + 1) + spend * (
-        poisson_tail(worse, k) - poisson_tail(worse, k + 1)
-    )
+    v2's requests per check are Poisson(per_check); n = 0 also covers "no such check"."""
+    step = np.exp(poisson_log_pmf(np.arange(goal + 1), per_check))
+    cumulative = np.zeros(goal + 1)
+    cumulative[0] = 1.0  # before the first check
+    last = np.zeros(goal + 1)
+    while cumulative.sum() > 1e-12:
+        # The last check at or under the goal is this one when the next one goes past it.
+        over = 1 - np.cumsum(step)[::-1]  # P(next > goal - n) for n = 0..goal
+        last += cumulative * over
+        cumulative = np.convolve(cumulative, step)[: goal + 1]
+    return last
+
+
+def power_bound(cell: Cell, base: float, ratio: float, alpha: float, live: bool) -> float:
+    """At most this share of 10x infra regressions is caught by the `INFRA_GOAL`th v2 request.
+
+    Whatever is caught by then is caught on the data of the last check with at most that many
+    v2 requests (a check a minute, v2 at 5%). By Neyman-Pearson on those counts, no level-alpha
+    test does better than the likelihood-ratio test of "v2 as good as v1" against the regression
+    (Poisson counts, randomised at the boundary). `live=False`: the test knows v1's rate exactly
+    (an oracle). `live=True`: it must hold alpha whatever the shared rate q of v1 and v2 is, as a
+    test comparing with the live v1 does; each q gives a bound, the smallest is reported."""
+    share = PLAN[0][0]
+    weights = last_check_requests(cell.rate * share, INFRA_GOAL)
+    n = np.arange(INFRA_GOAL + 1)
+    keep = (n > 0) & (weights > 1e-9)  # 0 requests: nothing to catch
+    n, log_w = n[keep], np.log(weights[keep])[:, None, None]
+    stable_n = n * (1 - share) / share
+    canary_k = np.arange(60)
+    stable_k = np.arange(int(stable_n.max() * base * 3) + 40)
+
+    def log_pmf(k: np.ndarray, means: np.ndarray) -> np.ndarray:
+        return np.stack([poisson_log_pmf(k, m) for m in means])
+
+    def log_likelihood(canary_rate: float, stable_rate: float) -> np.ndarray:
+        """Per (v2 requests, v2 errors, v1 errors); v1's errors only matter to a live test."""
+        canary = log_pmf(canary_k, n * canary_rate)[:, :, None]
+        return canary + log_pmf(stable_k, stable_n * stable_rate)[:, None, :] if live else canary
+
+    worse = log_likelihood(base * ratio, base)
+    nulls = np.linspace(1.0, 3.0, 81) * base if live else np.array([base])
+    return min(_neyman_pearson(log_likelihood(q, q), worse, log_w, alpha) for q in nulls)
+
+
+def _neyman_pearson(null: np.ndarray, worse: np.ndarray, log_w: np.ndarray, alpha: float) -> float:
+    """Power of the most powerful level-alpha test between two discrete distributions."""
+    p0 = np.exp(null + log_w).ravel()
+    p1 = np.exp(worse + log_w).ravel()
+    order = np.argsort(-(worse - null).ravel(), kind="stable")
+    spent = np.cumsum(p0[order])
+    full = int(np.searchsorted(spent, alpha, side="right"))  # cells rejected outright
+    power = p1[order][:full].sum()
+    if full < order.size:  # the boundary cell, rejected with the probability left
+        left = alpha - (spent[full - 1] if full else 0.0)
+        power += p1[order][full] * left / p0[order][full]
+    return float(power)
 
 
 def infra_table(rollouts: int, seed: int) -> list[str]:
     """(a) on 10x infra regressions: the issue's scenario and the harder 0.1% infra baseline.
 
-    The bound: the best any test could do by the goal's 60th v2 request, with the whole alpha
-    and with the infra test's share; a median <= 60 needs it above 50%."""
+    The bounds: the best any test could do by the goal's 60th v2 request, knowing v1's rate
+    (oracle) or comparing with the live v1, with the whole alpha and with the infra test's
+    share; a median <= 60 needs more than 50%."""
     share = verdict.INFRA_ERRORS.alpha_share
     lines = [
         "| traffic | baseline | infra baseline | 10x infra: detected, median/p95 v2 requests "
-        f"(minutes) | bound: caught by {INFRA_GOAL} v2 requests at alpha, at {share:g} alpha |",
-        "|---|---|---|---|---|",
+        f"(minutes) | bound by {INFRA_GOAL} v2 requests, oracle / live v1: at alpha "
+        f"| at {share:g} alpha |",
+        "|---|---|---|---|---|---|",
     ]
     seeds = np.random.SeedSequence(seed + 1).spawn(len(CELLS))
     for cell, cell_seed in zip(CELLS, seeds, strict=True):
@@ -236,12 +368,13 @@ def infra_table(rollouts: int, seed: int) -> list[str]:
         for scenario in (SCENARIOS[2], HARD_INFRA):
             base = cell.base if scenario.infra_base is None else scenario.infra_base
             worse = simulate(cell, scenario, rollouts, rng)
-            bound = " / ".join(
-                f"{oracle_power(INFRA_GOAL, base, 10, a):.0%}" for a in (ALPHA, ALPHA * share)
-            )
+            bounds = [
+                " / ".join(f"{power_bound(cell, base, 10, a, live):.1%}" for live in (False, True))
+                for a in (ALPHA, ALPHA * share)
+            ]
             lines.append(
                 f"| {cell.rate}/min | {cell.base:.1%} | {base:.1%} "
-                f"| {measure(sequential_test(worse), worse)} | {bound} |"
+                f"| {measure(sequential_test(worse))} | {bounds[0]} | {bounds[1]} |"
             )
     return lines
 
@@ -252,7 +385,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     started = time.perf_counter()
-    print("\n".join(main_table(args.rollouts, args.seed)))
+    table, delays = main_table(args.rollouts, args.seed)
+    print("\n".join(table))
+    print()
+    print("\n".join(delays))
     print()
     print("\n".join(infra_table(args.rollouts, args.seed)))
     print(

@@ -104,4 +104,7 @@ def advance(t: Tick, ready: bool) -> None:
         enter(t, target)
         hold = _holding(t) if t.status.phase == "Progressing" else None
     if hold is not None and t.active:
+        before = conditions.get_condition(t.status, PROGRESSING)
+        if hold[0] == suspicion.SUSPECTED and (before is None or before.reason != hold[0]):
+            t.emit(*hold, "Warning")  # once per hold: an SRE may want to look before the verdict
         conditions.set_condition(t.status, PROGRESSING, True, *hold, t.now)

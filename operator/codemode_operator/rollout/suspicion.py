@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from .status import AnalysisRecord, MetricAnalysis
 from .tick import Tick
 
+SUSPECTED = "SuspectedRegression"
+
 
 def suspect(
     tests: Mapping[str, MetricAnalysis], e_value: float
@@ -38,7 +40,7 @@ def holding(t: Tick) -> tuple[str, str] | None:
     if found is None:
         return None
     name, m = found
-    return "SuspectedRegression", (
+    return SUSPECTED, (
         f"{name}: e={m.e_value:.3g} ≥ {hold.e_value:g} (rollback at {m.threshold:.3g}); "
         f"holding {t.step.weight}% until {until:%Y-%m-%dT%H:%M:%SZ} unless the evidence fades"
     )

@@ -138,6 +138,8 @@ def test_suspected_regression_holds_the_step_then_it_goes_on(rig: Rig) -> None:
     errors = held["analysis"]["errors"]
     assert 2 <= errors["eValue"] < errors["threshold"]
     assert "holding 25% until" in condition(held, "Progressing")["message"]
+    events = rig.cp.kubectl("get", "events", "-n", rig.ns, "-o", "jsonpath={.items[*].reason}")
+    assert "SuspectedRegression" in events.split()
     step3 = rig.wait("step 3 after the hold", lambda s: s.get("canaryWeight") == 50)
     dwell_end = datetime.fromisoformat(step2["stepEndsAt"])
     # It went on when the hold's 20s were up (e stayed put), not when the dwell ended.

@@ -31,6 +31,8 @@ def leaning_worse(**hold: object) -> World:
     assert world.status.step == "2/4", "held at the end of the dwell"
     assert world.condition("Progressing") == ("True", "SuspectedRegression")
     assert 2 <= world.status.analysis.errors.e_value < world.status.analysis.errors.threshold
+    world.run(timedelta(minutes=2))
+    assert world.reasons().count("SuspectedRegression") == 1, "one Warning event per hold"
     return world
 
 
@@ -54,7 +56,7 @@ def test_the_step_advances_once_the_evidence_fades() -> None:
 def test_the_hold_gives_up_after_its_max_duration() -> None:
     world = leaning_worse(maxDuration="15m")
     world.canary_error_rate = world.stable_error_rate = 0.0  # no new evidence either way
-    world.run(timedelta(minutes=13))
+    world.run(timedelta(minutes=11))  # 14 of the 15 minutes held
     assert world.status.step == "2/4"
     world.run(timedelta(minutes=2))
     assert world.status.step == "3/4" and world.status.phase == "Progressing"

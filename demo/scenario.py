@@ -30,6 +30,7 @@ class Plan:
     dwell: str = "20s"  # each of the 5%, 25% and 50% steps
     interval: str = "5s"  # analysis interval
     min_requests: int = 10  # v2 requests a step needs: ~20 at 5% of ~20 calls/s over 20 s
+    hold: str = "40s"  # longest suspicion hold per step (the seed's 1h, at the demo's scale)
     timeout: float = 240.0  # per rollout
 
 
@@ -64,6 +65,7 @@ def rollout(name: str, plan: Plan, prometheus_url: str) -> dict[str, Any]:
                 "prometheus": {"address": prometheus_url, "timeout": "3s"},
                 "minRequests": plan.min_requests,
                 "onMetricsUnavailable": {"after": "1m", "action": "Hold"},
+                "holdOnSuspicion": {"maxDuration": plan.hold},
             },
         },
     }

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from codemode_cli.traffic import session
+from devcluster.processes import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE_SPEC = REPO / "mcp_server" / "sample_backend" / "openapi.json"
@@ -38,26 +37,12 @@ USER_TOKEN = "user-secret-7f3c9a"  # the end user's credential; must never reach
 NATIVES = ["getDeployment", "listProjects"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_until_up(url: str, process: subprocess.Popen[bytes] | None, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    for _ in range(int(seconds * 10)):
+    def alive() -> None:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not come up within {seconds} s")
+
+    wait_until(url, lambda: httpx.get(url, timeout=1.0).status_code < 500, seconds, 0.1, alive)
 
 
 @dataclass
@@ -177,6 +162,24 @@ def runner_process(tmp: Path, name: str, proxy_port: int) -> Server:
         "2",
     ]
     return Server(name, port, args, tmp / f"{name}.log", health_path="/health")
+
+
+@contextmanager
+def own_v2(
+    tmp: Path, name: str, backend_url: str, **config: Any
+) -> Iterator[tuple[Server, Server]]:
+    """A v2 server with a sandbox runner of its own, for a test that stops or starves it."""
+    port = free_port()  # the server's, where the runner's api-proxy calls go
+    runner = runner_process(tmp, f"runner-{name}", port).start(seconds=60)
+    try:
+        config_dir = write_config(tmp / "cfg", SAMPLE_SPEC, backendUrl=backend_url, **config)
+        server = mcp_server_process(tmp, f"mcp-{name}", "v2", config_dir, runner.url, port)
+        try:
+            yield runner, server.start()
+        finally:
+            server.stop()
+    finally:
+        runner.stop()
 
 
 @dataclass

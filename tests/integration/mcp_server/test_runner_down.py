@@ -7,26 +7,18 @@ from pathlib import Path
 import pytest
 
 from tests.integration.mcp_server.conftest import (
-    SAMPLE_SPEC,
     Stack,
-    free_port,
     http_get,
-    mcp_server_process,
     mcp_session,
     metric_value,
-    runner_process,
-    write_config,
+    own_v2,
 )
 
 pytestmark = pytest.mark.slow
 
 
 async def test_stopped_runner_is_infra_and_not_ready(stack: Stack, tmp_path: Path) -> None:
-    port = free_port()
-    runner = runner_process(tmp_path, "runner-doomed", port).start(seconds=60)
-    config = write_config(tmp_path / "cfg", SAMPLE_SPEC, backendUrl=stack.backend.url)
-    server = mcp_server_process(tmp_path, "mcp-doomed", "v2", config, runner.url, port).start()
-    try:
+    with own_v2(tmp_path, "doomed", stack.backend.url) as (runner, server):
         async with mcp_session(server.url) as session:
             before = await session.call_tool("execute", {"code": "return 1 + 1;"})
             assert before.structured_content["result"] == 2
@@ -47,6 +39,3 @@ async def test_stopped_runner_is_infra_and_not_ready(stack: Stack, tmp_path: Pat
             )
             == 1
         )
-    finally:
-        server.stop()
-        runner.stop()

@@ -127,42 +127,42 @@ def on_the_plan(detected: np.ndarray, traffic: Traffic) -> Outcome:
     )
 
 
+TESTS = ((verdict.ERRORS, 1), (verdict.INFRA_ERRORS, 2))  # with their row in the counts
+
+
+def _rollout(steps: list[list], r: int, hold: bool) -> tuple[float, float, int]:
+    """One rollout of rule (a): v2 requests and minutes up to the rollback (NaN: none), held."""
+    states = [verdict.start(test, ALPHA) for test, _ in TESTS]
+    requests = minute = held = 0
+    for index, ((canary, stable), (_, dwell)) in enumerate(zip(steps, PLAN, strict=True)):
+        for m in range(len(canary[0][0])):
+            if m >= dwell:  # the dwell is over: the step goes on unless the hold keeps it
+                if not (hold and holds(index) and suspicion.suspect(*states, HOLD.e_value)):
+                    break
+                held += 1
+            states = [
+                verdict.update(
+                    state,
+                    test,
+                    canary=(canary[0][r][m], canary[row][r][m]),
+                    stable=(stable[0][r][m], stable[row][r][m]),
+                    null_ratio=1.0,
+                    alpha=ALPHA,
+                )
+                for state, (test, row) in zip(states, TESTS, strict=True)
+            ]
+            requests, minute = requests + canary[0][r][m], minute + 1
+            if any(s.verdict == "Fail" for s in states):
+                return requests, minute, held
+    return math.nan, math.nan, held
+
+
 def sequential_test(traffic: Traffic, hold: bool = True) -> Outcome:
     """(a) The operator: verdict.update for both tests each minute, and its suspicion hold."""
-    tests = ((verdict.ERRORS, 1), (verdict.INFRA_ERRORS, 2))
-    rollouts = traffic.steps[0].shape[2]
-    outcome = Outcome(np.full(rollouts, np.nan), np.full(rollouts, np.nan), np.zeros(rollouts))
     steps = [s.tolist() for s in traffic.steps]
-    for r in range(rollouts):
-        states = [verdict.start(test, ALPHA) for test, _ in tests]
-        requests = minute = held = 0
-        for index, (step, (_, dwell)) in enumerate(zip(steps, PLAN, strict=True)):
-            (canary, stable), limit = step, len(step[0][0][0])
-            for m in range(limit):
-                named = dict(zip(("errors", "infra errors"), states, strict=True))
-                suspect = hold and holds(index) and suspicion.suspect(named, HOLD.e_value)
-                if m >= dwell and not suspect:
-                    break
-                held += m >= dwell
-                states = [
-                    verdict.update(
-                        state,
-                        test,
-                        canary=(canary[0][r][m], canary[row][r][m]),
-                        stable=(stable[0][r][m], stable[row][r][m]),
-                        null_ratio=1.0,
-                        alpha=ALPHA,
-                    )
-                    for state, (test, row) in zip(states, tests, strict=True)
-                ]
-                requests, minute = requests + canary[0][r][m], minute + 1
-                if any(s.verdict == "Fail" for s in states):
-                    outcome.requests[r], outcome.minutes[r] = requests, minute
-                    break
-            if not math.isnan(outcome.requests[r]):
-                break
-        outcome.held[r] = held
-    return outcome
+    runs = [_rollout(steps, r, hold) for r in range(traffic.steps[0].shape[2])]
+    requests, minutes, held = (np.array(column, dtype=float) for column in zip(*runs, strict=True))
+    return Outcome(requests, minutes, held)
 
 
 def _rate(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:

@@ -5,24 +5,20 @@ can wait for a verdict instead of widening the exposure of a v2 that leans towar
 """
 
 import math
-from collections.abc import Mapping
 
-from .status import AnalysisRecord, MetricAnalysis
+from .status import MetricAnalysis
 from .tick import Tick
 
 SUSPECTED = "SuspectedRegression"
 
 
 def suspect(
-    tests: Mapping[str, MetricAnalysis], e_value: float
+    errors: MetricAnalysis, infra_errors: MetricAnalysis, e_value: float
 ) -> tuple[str, MetricAnalysis] | None:
     """The first test whose evidence of a regression is at least `e_value`, with its name."""
     level = math.log(e_value)
-    return next(((name, m) for name, m in tests.items() if m.log_e_value >= level), None)
-
-
-def tests(record: AnalysisRecord) -> dict[str, MetricAnalysis]:
-    return {"errors": record.errors, "infra errors": record.infra_errors}
+    named = (("errors", errors), ("infra errors", infra_errors))
+    return next(((name, m) for name, m in named if m.log_e_value >= level), None)
 
 
 def holding(t: Tick) -> tuple[str, str] | None:
@@ -36,7 +32,7 @@ def holding(t: Tick) -> tuple[str, str] | None:
     until = status.step_ends_at + hold.max_duration
     if status.step_index + 1 < hold.from_step or t.now >= until:
         return None
-    found = suspect(tests(status.analysis), hold.e_value)
+    found = suspect(status.analysis.errors, status.analysis.infra_errors, hold.e_value)
     if found is None:
         return None
     name, m = found

@@ -90,6 +90,6 @@ def test_a_higher_level_or_no_analysis_means_no_hold() -> None:
     world = World(spec=make_spec(steps=STEPS, analysis=None))
     world.run(timedelta(minutes=21))
     assert world.status.step == "3/4"
-    assert suspicion.suspect({"errors": MetricAnalysis(log_e_value=0.6)}, 2.0) is None
-    found = suspicion.suspect({"errors": MetricAnalysis(log_e_value=0.7)}, 2.0)
+    assert suspicion.suspect(MetricAnalysis(log_e_value=0.6), MetricAnalysis(), 2.0) is None
+    found = suspicion.suspect(MetricAnalysis(log_e_value=0.7), MetricAnalysis(), 2.0)
     assert found is not None and found[0] == "errors"

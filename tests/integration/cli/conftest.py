@@ -10,7 +10,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,14 @@ def summary(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return json.loads(lines[-1])
 
 
-def with_faults(backend: Server, **faults: Any) -> None:
+@contextmanager
+def with_faults(backend: Server, **faults: Any) -> Iterator[None]:
+    """The backend misbehaves inside the block and is healthy again after it."""
     asyncio.run(set_faults(backend, **faults))
+    try:
+        yield
+    finally:
+        asyncio.run(set_faults(backend))
 
 
 @pytest.fixture

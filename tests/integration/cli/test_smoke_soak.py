@@ -34,22 +34,16 @@ def test_smoke_prints_the_seed_line_against_v1(stack: Stack) -> None:
 
 
 def test_smoke_fails_on_injected_latency(stack: Stack) -> None:
-    with_faults(stack.backend, latency_ms=600)
-    try:
+    with with_faults(stack.backend, latency_ms=600):
         done = run_tool("codemode-smoke", *_target(stack.v2.url), "--calls", "9")
-    finally:
-        with_faults(stack.backend)
     assert done.returncode == 1
     assert summary(done)["ok"] == 9  # slow, not failing
     assert "smoke failed: p50" in done.stderr and "is not under 500ms" in done.stderr
 
 
 def test_smoke_fails_on_injected_errors(stack: Stack) -> None:
-    with_faults(stack.backend, error_status=500)
-    try:
+    with with_faults(stack.backend, error_status=500):
         done = run_tool("codemode-smoke", *_target(stack.v2.url), "--calls", "6")
-    finally:
-        with_faults(stack.backend)
     assert done.returncode == 1
     assert summary(done)["failed"] == 4  # execute and the native reach the backend; search does not
     assert "4 of 6 calls failed" in done.stderr and "[infra]" in done.stderr
@@ -65,11 +59,8 @@ def test_soak_passes_with_concurrency(stack: Stack) -> None:
 
 
 def test_soak_fails_when_some_requests_fail(stack: Stack) -> None:
-    with_faults(stack.backend, error_status=503, error_rate=0.5)
-    try:
+    with with_faults(stack.backend, error_status=503, error_rate=0.5):
         done = run_tool("codemode-soak", *_target(stack.v2.url), "--requests", "30")
-    finally:
-        with_faults(stack.backend)
     assert done.returncode == 1
     assert summary(done)["failed"] > 0
     assert "soak failed:" in done.stderr and "requests failed" in done.stderr

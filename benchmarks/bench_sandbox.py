@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from devcluster.processes import free_port
 from sandbox_runner.isolate import Isolate, IsolateConfig, Job, bootstrap_path, default_deno_path
 
 TRIVIAL = "return 1 + 1;"
@@ -57,15 +57,9 @@ async def _cold(runs: int, work_root: Path) -> list[float]:
     return samples
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _warm(runs: int, pool_size: int, interval: float) -> list[float]:
     """End-to-end HTTP executions against a running runner, one every `interval` seconds."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "sandbox_runner", "--port", str(port)]
     flags = ["--proxy-url", PROXY, "--pool-size", str(pool_size)]
     runner = subprocess.Popen([*command, *flags])

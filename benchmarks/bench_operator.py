@@ -34,14 +34,8 @@ from codemode_operator.adapters.routers.gateway_api import route_weight
 
 from devcluster import cluster, gateway_api
 from devcluster.cluster import ControlPlane
-from tests.integration.operator.conftest import (
-    REPO,
-    Operator,
-    deployment,
-    http_route,
-    rollout,
-    service,
-)
+from devcluster.workload import deployment, http_route, service
+from tests.integration.operator.conftest import REPO, Operator, rollout
 
 WEIGHTS = (5, 25, 50, 100)
 DWELL = "20s"

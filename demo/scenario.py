@@ -16,9 +16,10 @@ import httpx
 import kubernetes
 
 from demo.splitter import v2_share
-from demo.stack import NAMESPACE, ROUTE, Stack, deployment, route_to_v1
+from demo.stack import NAMESPACE, ROUTE, Stack
 from demo.traffic import Load
 from demo.view import View
+from devcluster.workload import deployment, http_route
 
 TERMINAL = ("Succeeded", "RolledBack", "Aborted")
 POLL_SECONDS = 0.5
@@ -101,7 +102,7 @@ class Scenario:
         healthy = self._roll(Outcome("mcp-a", "r1"), fault_at=None)
         self.view.note("A done. Back to 100% v1, and v2 release r2 ships: rollout B (mcp-b)")
         self.stack.control_plane.kubectl("delete", "cmr", healthy.name, "-n", NAMESPACE)
-        self.stack.apply(route_to_v1(), deployment("v2", "v2-r2"))
+        self.stack.apply(http_route(ROUTE), deployment("mcp-v2", "v2", release="v2-r2"))
         self._wait_for_split(0)
         return [healthy, self._roll(Outcome("mcp-b", "r2"), fault_at=25)]
 

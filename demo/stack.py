@@ -23,6 +23,7 @@ from demo.splitter import Splitter
 from devcluster import cluster, gateway_api, prometheus
 from devcluster.cluster import ControlPlane
 from devcluster.processes import ManagedProcess, free_port, spawn, wait_until
+from devcluster.workload import deployment, http_route, service
 
 REPO = Path(__file__).resolve().parent.parent
 NAMESPACE = "demo"
@@ -68,52 +69,6 @@ class Stack:
 
 def apply(cp: ControlPlane, *objects: dict[str, Any]) -> None:
     cp.kubectl("apply", "-n", NAMESPACE, "-f", "-", input=yaml.safe_dump_all(objects))
-
-
-def deployment(version: str, release: str) -> dict[str, Any]:
-    labels = {"app": "mcp", "version": version}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": f"mcp-{version}"},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "containers": [
-                        {"name": "mcp", "image": f"registry.invalid/codemode-mcp:{release}"}
-                    ]
-                },
-            },
-        },
-    }
-
-
-def route_to_v1() -> dict[str, Any]:
-    """The HTTPRoute with all traffic on v1: where every rollout starts."""
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": {"name": ROUTE},
-        "spec": {
-            "parentRefs": [{"name": "mcp-gateway"}],
-            "rules": [{"backendRefs": [{"name": "mcp-v1", "port": 80, "weight": 100}]}],
-        },
-    }
-
-
-def _service(version: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": f"mcp-{version}"},
-        "spec": {
-            "selector": {"app": "mcp", "version": version},
-            "ports": [{"port": 80, "targetPort": 8000}],
-        },
-    }
 
 
 def _install_crds(cp: ControlPlane) -> None:
@@ -231,8 +186,8 @@ def running(workdir: Path) -> Iterator[Stack]:
         processes.extend(cp.processes.values())
         _install_crds(cp)
         cp.kubectl("create", "namespace", NAMESPACE)
-        objects = [deployment("v1", "v1"), deployment("v2", "v2-r1")]
-        objects += [_service(name) for name in versions] + [route_to_v1()]
+        objects = [deployment("mcp-v1", "v1"), deployment("mcp-v2", "v2", release="v2-r1")]
+        objects += [service(f"mcp-{name}", name) for name in versions] + [http_route(ROUTE)]
         apply(cp, *objects)
         targets = [f"127.0.0.1:{v.port}" for v in versions.values()]
         prom = prometheus.start(workdir / "prometheus", [prometheus.static_job("mcp", targets)])

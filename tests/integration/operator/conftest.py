@@ -16,6 +16,7 @@ import yaml
 from devcluster import prometheus
 from devcluster.cluster import ControlPlane
 from devcluster.processes import ManagedProcess, free_port, spawn, wait_until
+from devcluster.workload import deployment, http_route, service
 
 REPO = Path(__file__).resolve().parents[3]
 OPERATOR_START_TIMEOUT = 60
@@ -98,51 +99,6 @@ def operator(
         yield op
     finally:
         op.stop()
-
-
-def deployment(
-    name: str, version: str, replicas: int = 2, pool: str | None = None
-) -> dict[str, Any]:
-    pod_spec: dict[str, Any] = {
-        "containers": [{"name": "mcp", "image": f"registry.invalid/codemode-mcp:{version}"}],
-    }
-    if pool:  # no node carries the label until the test adds it: pods stay Pending
-        pod_spec["nodeSelector"] = {"codemode.io/pool": pool}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": "mcp", "version": version}},
-            "template": {
-                "metadata": {"labels": {"app": "mcp", "version": version}},
-                "spec": pod_spec,
-            },
-        },
-    }
-
-
-def service(name: str, version: str | None) -> dict[str, Any]:
-    selector = {"app": "mcp", **({"version": version} if version else {})}
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name},
-        "spec": {"selector": selector, "ports": [{"port": 80, "targetPort": 8000}]},
-    }
-
-
-def http_route(name: str = "mcp") -> dict[str, Any]:
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": {"name": name},
-        "spec": {
-            "parentRefs": [{"name": "mcp-gateway"}],
-            "rules": [{"backendRefs": [{"name": "mcp-v1", "port": 80, "weight": 100}]}],
-        },
-    }
 
 
 def rollout(

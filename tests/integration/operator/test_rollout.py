@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from devcluster.cluster import ControlPlane
+from devcluster.workload import deployment, service
 
 from .conftest import (
     ROUTE_WEIGHTS,
     Operator,
     Watch,
     apply,
-    deployment,
     gateway_workloads,
     get,
     rollout,
-    service,
     status,
     wait_for,
 )

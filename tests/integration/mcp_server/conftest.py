@@ -32,7 +32,7 @@ from devcluster.processes import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE_SPEC = REPO / "mcp_server" / "sample_backend" / "openapi.json"
-REAL_SPECS = REPO.parent / "shared" / "specs"
+REAL_SPECS = REPO / "tests" / "data" / "specs"
 USER_TOKEN = "user-secret-7f3c9a"  # the end user's credential; must never reach the sandbox
 NATIVES = ["getDeployment", "listProjects"]
 

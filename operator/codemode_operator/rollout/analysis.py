@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from . import conditions, phases, verdict
+from . import conditions, latency, phases, verdict
 from .conditions import ANALYSIS_PASSING
 from .duration import format_duration
 from .observations import Counts, MetricsFailure, MetricsSample
@@ -55,9 +56,16 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
     if restart is not None:
         # Sums against another θ0 or prior mean nothing now: restart the tests (and say so).
         t.emit("AnalysisRestarted", restart)
-        record = t.status.analysis = verdict.new_record(spec.alpha, spec.tolerance).model_copy(
+        record = t.status.analysis = phases.new_analysis(t.spec).model_copy(
             update={"window_start": record.window_start, "step_canary_requests": 0}
         )
+    elif spec.latency is None:
+        record.latency = None
+    elif (why := latency.restart_reason(record.latency, spec.latency)) is not None:
+        # The error tests go on; only the latency test starts again (and spends a fresh alpha).
+        if record.latency is not None:
+            t.emit("AnalysisRestarted", why)
+        record.latency = latency.start(spec.latency, spec.alpha)
     if record.metrics_unavailable_since is not None:
         # The first window after an outage spans the gap, and a restarted Prometheus may not
         # have scraped yet or lost the samples at its start (then the counts come from an
@@ -73,25 +81,39 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
         "errors": (verdict.ERRORS, canary.errors, stable.errors),
         "infra_errors": (verdict.INFRA_ERRORS, canary.infra_errors, stable.infra_errors),
     }
-    updated = {
+    alpha = verdict.error_alpha(spec.alpha, spec.latency is not None)
+    updated: dict[str, Any] = {
         name: verdict.update(
             getattr(record, name),
             test,
             canary=(canary.requests, canary_errors),
             stable=(stable.requests, stable_errors),
             null_ratio=record.null_ratio,
-            alpha=spec.alpha,
+            alpha=alpha,
         )
         for name, (test, canary_errors, stable_errors) in tests.items()
     }
+    if spec.latency is not None and record.latency is not None:
+        histograms = sample.canary_latency, sample.stable_latency
+        if histograms[0] is not None and histograms[1] is not None:
+            updated["latency"] = latency.update(
+                record.latency, spec.latency, *histograms, t.status.step_index, spec.alpha
+            )
     canary_total = record.canary_total + canary
     cap = spec.max_canary_infra_errors
     cap_exceeded = cap is not None and canary_total.infra_errors > cap
     step_requests = record.step_canary_requests + canary.requests
+    latency_test = updated.get("latency", record.latency)
+    tested = [updated["errors"], updated["infra_errors"]]
     outcome = verdict.overall(
-        *updated.values(), cap_exceeded=cap_exceeded, enough_data=step_requests >= spec.min_requests
+        *tested,
+        *([latency_test] if latency_test is not None else []),
+        cap_exceeded=cap_exceeded,
+        enough_data=step_requests >= spec.min_requests,
     )
     message = _message(updated["errors"], updated["infra_errors"], canary_total, cap_exceeded)
+    if latency_test is not None:
+        message += "; " + latency.summary(latency_test)
     t.status.analysis = record.model_copy(
         update={
             **updated,

@@ -90,6 +90,31 @@ class HoldOnSuspicion(CrdModel):
     from_step: int = Field(default=2, ge=1)
 
 
+class Latency(CrdModel):
+    """The latency test: for each threshold, is v2's share of the requests slower than it
+    larger than its share of the traffic (docs/analysis.md)?
+
+    Thresholds are bucket edges of `mcp_tool_call_duration_seconds`: the edges nearest v1's
+    `quantiles`, read from v1's own histogram at each step's start, or the smallest edges at
+    or above the configured `thresholds`."""
+
+    quantiles: list[float] = Field(default_factory=lambda: [0.5, 0.95, 0.99], max_length=5)
+    thresholds: list[Duration] = Field(default=[], max_length=5)  # set: used instead
+    # 0.1: v2 may have 10% more slow requests than v1 and still be "no slower".
+    tolerance: float = Field(default=0.1, ge=0)
+    # PromQL regexes on the `tool` label ("": every tool). v1 has one tool per operation and
+    # v2 has search/execute/pollJob and natives, whose latencies differ by orders of magnitude.
+    tools: str = ""
+    stable_tools: str | None = None  # v1's tools when they differ from `tools`
+
+    @field_validator("quantiles")
+    @classmethod
+    def _open_unit_interval(cls, quantiles: list[float]) -> list[float]:
+        if any(not 0 < q < 1 for q in quantiles):
+            raise ValueError("latency quantiles must be between 0 and 1 (exclusive)")
+        return quantiles
+
+
 class Analysis(CrdModel):
     interval: Duration = timedelta(minutes=1)
     prometheus: Prometheus = Prometheus()
@@ -101,6 +126,7 @@ class Analysis(CrdModel):
     queries: Queries = Queries()
     on_metrics_unavailable: OnMetricsUnavailable = OnMetricsUnavailable()
     hold_on_suspicion: HoldOnSuspicion = HoldOnSuspicion()
+    latency: Latency | None = None  # None: errors only (the latency test is opt-in)
 
 
 class ScaleDownStable(CrdModel):

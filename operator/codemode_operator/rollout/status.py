@@ -53,6 +53,40 @@ class MetricAnalysis(CrdModel):
     verdict: Verdict = "Inconclusive"
 
 
+class LatencyThreshold(MetricAnalysis):
+    """One latency threshold's test: the "errors" it counts are the requests slower than `le`."""
+
+    quantile: float | None = None  # the v1 quantile `le` was chosen near; None: configured
+    le: float | None = None  # seconds, a bucket edge; None until chosen (v1 has no data yet)
+    canary_errors: int = Field(default=0, alias="canarySlow")
+    stable_errors: int = Field(default=0, alias="stableSlow")
+    canary_rate: float = Field(default=0.0, alias="canarySlowRate")
+    stable_rate: float = Field(default=0.0, alias="stableSlowRate")
+
+
+class StableHistogram(CrdModel):
+    """v1's cumulative requests per bucket edge since the rollout started (to choose edges)."""
+
+    le: list[float] = []  # +Inf is kept as the total `requests`
+    counts: list[int] = []
+    requests: int = 0
+
+
+class LatencyAnalysis(CrdModel):
+    """The latency test: one e-process per threshold, their average is its e-value."""
+
+    null_ratio: float = 1.0  # 1 + latency tolerance
+    thresholds: list[LatencyThreshold] = []
+    thresholds_step: int | None = None  # the step whose start the edges were chosen at
+    stable_histogram: StableHistogram = StableHistogram()
+    log_e_value: float = 0.0
+    max_log_e_value: float = 0.0
+    e_value: float = 1.0
+    p_value: float = 1.0
+    threshold: float = 0.0
+    verdict: Verdict = "Inconclusive"
+
+
 class AnalysisRecord(CrdModel):
     window_start: datetime | None = None
     last_check_at: datetime | None = None
@@ -64,6 +98,7 @@ class AnalysisRecord(CrdModel):
     step_canary_requests: int = 0
     errors: MetricAnalysis = MetricAnalysis()
     infra_errors: MetricAnalysis = MetricAnalysis()
+    latency: LatencyAnalysis | None = None  # only with `analysis.latency`
     verdict: Verdict = "Inconclusive"
     message: str = ""
     metrics_unavailable_since: datetime | None = None

@@ -15,10 +15,12 @@ from .tick import Tick
 
 @dataclass(frozen=True)
 class Window:
-    """The counts to fetch: increases over [start, end)."""
+    """The counts to fetch: increases over [start, end). With `baseline_start`, also v1's
+    latency histogram over [baseline_start, start), from which a step's edges are chosen."""
 
     start: datetime
     end: datetime
+    baseline_start: datetime | None = None
 
 
 def metrics_window(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> Window | None:
@@ -26,7 +28,12 @@ def metrics_window(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> W
     start = status.analysis.window_start
     if spec.analysis is None or status.phase not in ("Progressing", "Paused") or start is None:
         return None
-    return Window(start, now) if now - start >= spec.analysis.interval else None
+    if now - start < spec.analysis.interval:
+        return None
+    wanted = spec.analysis.latency
+    if wanted and latency.needs_baseline(status.analysis.latency, wanted, status.step_index):
+        return Window(start, now, start - wanted.baseline)
+    return Window(start, now)
 
 
 def check(t: Tick) -> None:
@@ -97,7 +104,12 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
         histograms = sample.canary_latency, sample.stable_latency
         if histograms[0] is not None and histograms[1] is not None:
             updated["latency"] = latency.update(
-                record.latency, spec.latency, *histograms, t.status.step_index, spec.alpha
+                record.latency,
+                spec.latency,
+                *histograms,
+                t.status.step_index,
+                spec.alpha,
+                sample.stable_baseline,
             )
     canary_total = record.canary_total + canary
     cap = spec.max_canary_infra_errors

@@ -8,7 +8,7 @@ every edge, so the error test's mixture SPRT applies unchanged, one e-process pe
 Their average is an e-process too (each is a supermartingale for the same history of
 intervals), so the latency test fails when the average reaches 1/(its share of alpha).
 
-The edges are chosen at each step's start from v1's own histogram since the rollout began
+The edges are chosen at each step's start from v1's own histogram over the hour before it
 (the edge whose share of slower v1 requests is nearest 1 - quantile), or configured. Only data
 from before an interval chooses its edges, so the choice cannot favour a rollback.
 """
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from . import statistics, verdict
 from .observations import Histogram
 from .spec import Latency
-from .status import LatencyAnalysis, LatencyThreshold, StableHistogram
+from .status import LatencyAnalysis, LatencyThreshold
 
 # A quantile edge read from fewer v1 requests than this would be noise (a p99 of 20 requests).
 MIN_STABLE_REQUESTS = 100
@@ -53,18 +53,21 @@ def restart_reason(record: LatencyAnalysis | None, spec: Latency) -> str | None:
     return None
 
 
-def quantile_edge(histogram: StableHistogram, quantile: float) -> float | None:
+def quantile_edge(baseline: Histogram, quantile: float) -> float | None:
     """The finite edge whose share of slower v1 requests is nearest 1 - quantile (in ratio)."""
-    if histogram.requests < MIN_STABLE_REQUESTS:
-        return None
     best: tuple[float, float] | None = None
-    for le, count in zip(histogram.le, histogram.counts, strict=True):
-        slower = (histogram.requests - count) / histogram.requests
+    for le, count in zip(baseline.le[:-1], baseline.counts, strict=False):
+        slower = (baseline.requests - count) / baseline.requests if baseline.requests else 0
         if slower > 0:
             distance = abs(math.log(slower / (1 - quantile)))
             if best is None or distance < best[0]:
                 best = (distance, le)
     return best[1] if best else None
+
+
+def needs_baseline(record: LatencyAnalysis | None, spec: Latency, step_index: int) -> bool:
+    """Whether this check must bring v1's histogram before it (the step's edges are due)."""
+    return not spec.thresholds and (record is None or record.thresholds_step != step_index)
 
 
 def configured_edge(edges: Sequence[float], seconds: float) -> float | None:
@@ -73,29 +76,23 @@ def configured_edge(edges: Sequence[float], seconds: float) -> float | None:
     return next((le for le in sorted(edges) if le >= seconds and math.isfinite(le)), None)
 
 
-def choose(record: LatencyAnalysis, spec: Latency, edges: Sequence[float]) -> list[float | None]:
-    """Each threshold's edge for this step; a quantile that lands on an edge already taken
-    gets none (the same edge twice would count its evidence twice)."""
+def choose(
+    record: LatencyAnalysis, spec: Latency, edges: Sequence[float], baseline: Histogram | None
+) -> list[float | None] | None:
+    """Each threshold's edge for this step (None: v1's baseline is too small to choose from).
+
+    A quantile that lands on an edge already taken gets none: the same edge twice would count
+    its evidence twice."""
+    if not spec.thresholds and (baseline is None or baseline.requests < MIN_STABLE_REQUESTS):
+        return None
     chosen: list[float | None] = []
     for index, slot in enumerate(record.thresholds):
         if slot.quantile is None:
             le = configured_edge(edges, spec.thresholds[index].total_seconds())
         else:
-            le = quantile_edge(record.stable_histogram, slot.quantile)
+            le = quantile_edge(baseline, slot.quantile) if baseline is not None else None
         chosen.append(le if le not in chosen else None)
     return chosen
-
-
-def _accumulate(histogram: StableHistogram, stable: Histogram) -> StableHistogram:
-    finite = [le for le in stable.le if math.isfinite(le)]
-    counts = list(stable.counts[: len(finite)])
-    if histogram.le != finite:  # first data, or the server's buckets changed: start again
-        return StableHistogram(le=finite, counts=counts, requests=stable.requests)
-    return StableHistogram(
-        le=finite,
-        counts=[a + b for a, b in zip(histogram.counts, counts, strict=True)],
-        requests=histogram.requests + stable.requests,
-    )
 
 
 def update(
@@ -105,13 +102,15 @@ def update(
     stable: Histogram,
     step_index: int,
     alpha: float,
+    baseline: Histogram | None = None,
 ) -> LatencyAnalysis:
-    """Fold one interval's two histograms into the latency test (alpha: the test's own)."""
+    """Fold one interval's two histograms into the latency test (alpha: the rollout's).
+
+    `baseline`: v1's histogram before the interval, to choose the edges of a new step."""
     thresholds = list(record.thresholds)
     step = record.thresholds_step
-    ready = bool(spec.thresholds) or record.stable_histogram.requests >= MIN_STABLE_REQUESTS
-    if step != step_index and ready:  # a new step: edges from v1's histogram as it is now
-        edges = choose(record, spec, canary.le)
+    edges = choose(record, spec, canary.le, baseline) if step != step_index else None
+    if edges is not None:  # a new step: its edges from v1's histogram before it
         thresholds = [
             t.model_copy(update={"le": le}) for t, le in zip(thresholds, edges, strict=True)
         ]
@@ -140,7 +139,6 @@ def update(
         update={
             "thresholds": thresholds,
             "thresholds_step": step,
-            "stable_histogram": _accumulate(record.stable_histogram, stable),
             "log_e_value": log_e,
             "max_log_e_value": max_log_e,
             "e_value": verdict.e_value(log_e),
@@ -164,7 +162,7 @@ def summary(record: LatencyAnalysis) -> str:
         for t in record.thresholds
         if t.le is not None
     ]
-    figures = ", ".join(parts) or "no thresholds yet (waiting for v1 data)"
+    figures = ", ".join(parts) or "no thresholds yet (too little v1 data before the step)"
     return (
         f"latency: {figures}; e={record.e_value:.3g} (fail at {record.threshold:.3g}), "
         f"p={record.p_value:.3g}"

@@ -103,6 +103,8 @@ class MetricsSample(_Observed):
     stable: Counts
     canary_latency: Histogram | None = None
     stable_latency: Histogram | None = None
+    # v1's histogram over the window's `baseline_start` to its start, when edges are chosen.
+    stable_baseline: Histogram | None = None
 
 
 class MetricsFailure(_Observed):

@@ -95,17 +95,19 @@ class Latency(CrdModel):
     larger than its share of the traffic (docs/analysis.md)?
 
     Thresholds are bucket edges of `mcp_tool_call_duration_seconds`: the edges nearest v1's
-    `quantiles`, read from v1's own histogram at each step's start, or the smallest edges at
-    or above the configured `thresholds`."""
+    `quantiles` in v1's own histogram over the `baseline` before each step's start, or the
+    smallest edges at or above the configured `thresholds`."""
 
     quantiles: list[float] = Field(default_factory=lambda: [0.5, 0.95, 0.99], max_length=5)
     thresholds: list[Duration] = Field(default=[], max_length=5)  # set: used instead
-    # 0.1: v2 may have 10% more slow requests than v1 and still be "no slower".
-    tolerance: float = Field(default=0.1, ge=0)
+    # Relative, as the errors' tolerance: 0.1 lets v2 have 10% more slow requests than v1.
+    tolerance: float = Field(default=0.0, ge=0)
     # PromQL regexes on the `tool` label ("": every tool). v1 has one tool per operation and
     # v2 has search/execute/pollJob and natives, whose latencies differ by orders of magnitude.
     tools: str = ""
     stable_tools: str | None = None  # v1's tools when they differ from `tools`
+    # v1's histogram over this long before a step's start chooses that step's edges.
+    baseline: Duration = timedelta(hours=1)
 
     @field_validator("quantiles")
     @classmethod

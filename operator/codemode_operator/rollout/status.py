@@ -64,21 +64,12 @@ class LatencyThreshold(MetricAnalysis):
     stable_rate: float = Field(default=0.0, alias="stableSlowRate")
 
 
-class StableHistogram(CrdModel):
-    """v1's cumulative requests per bucket edge since the rollout started (to choose edges)."""
-
-    le: list[float] = []  # +Inf is kept as the total `requests`
-    counts: list[int] = []
-    requests: int = 0
-
-
 class LatencyAnalysis(CrdModel):
     """The latency test: one e-process per threshold, their average is its e-value."""
 
     null_ratio: float = 1.0  # 1 + latency tolerance
     thresholds: list[LatencyThreshold] = []
     thresholds_step: int | None = None  # the step whose start the edges were chosen at
-    stable_histogram: StableHistogram = StableHistogram()
     log_e_value: float = 0.0
     max_log_e_value: float = 0.0
     e_value: float = 1.0

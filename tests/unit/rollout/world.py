@@ -77,7 +77,9 @@ class World:
     log: list[Action] = field(default_factory=list)
     last_actions: tuple[Action, ...] = ()
 
-    def sample(self, start: datetime, end: datetime) -> MetricsSample:
+    def sample(
+        self, start: datetime, end: datetime, baseline_start: datetime | None = None
+    ) -> MetricsSample:
         """Deterministic counts at the router's weight: expected values, rounded."""
         minutes = (end - start).total_seconds() / 60
         share = (self.router_weight or 0) / 100
@@ -90,7 +92,15 @@ class World:
             stable=Counts(requests=stable, errors=round(stable * self.stable_error_rate)),
             canary_latency=histogram(canary, self.canary_latency) if self.canary_latency else None,
             stable_latency=histogram(stable, self.stable_latency) if self.stable_latency else None,
+            stable_baseline=self.baseline(start, baseline_start),
         )
+
+    def baseline(self, start: datetime, since: datetime | None) -> Histogram | None:
+        """v1's histogram over [since, start), as if v1 had all the traffic then."""
+        if since is None or self.stable_latency is None:
+            return None
+        requests = round(self.rate * (start - since).total_seconds() / 60)
+        return histogram(requests, self.stable_latency)
 
     def observations(self) -> Observations:
         window = metrics_window(self.spec, self.status, self.now)
@@ -99,7 +109,7 @@ class World:
             metrics = (
                 MetricsFailure(reason=self.metrics_down)
                 if self.metrics_down
-                else self.sample(window.start, window.end)
+                else self.sample(window.start, window.end, window.baseline_start)
             )
         return Observations(
             generation=self.generation,

@@ -168,6 +168,7 @@ def _unavailable(t: Tick, reason: str) -> None:
     if record.metrics_unavailable_since is None:
         record.metrics_unavailable_since = t.now
         t.emit("MetricsUnavailable", reason, "Warning")
+        t.notify("MetricsUnavailable", "MetricsUnavailable", reason)
     record.metrics_unavailable_reason = reason
     since = record.metrics_unavailable_since
     message = f"metrics unavailable since {since.isoformat()}: {reason}"

@@ -136,6 +136,33 @@ class ScaleDownStable(CrdModel):
     after: Duration = timedelta(hours=168)  # the seed: decommission v1 after a quiet week
 
 
+Transition = Literal[
+    "StepStarted", "SuspectedRegression", "RolledBack", "Aborted", "Succeeded", "MetricsUnavailable"
+]
+TRANSITIONS: tuple[Transition, ...] = (
+    "StepStarted",
+    "SuspectedRegression",
+    "RolledBack",
+    "Aborted",
+    "Succeeded",
+    "MetricsUnavailable",
+)
+
+
+class SecretKeyRef(CrdModel):
+    name: str
+    key: str = "urls"
+
+
+class Notifications(CrdModel):
+    """Tell people of transitions through apprise (Slack, Teams, PagerDuty, webhooks, ...).
+
+    The Secret's key holds apprise URLs (whitespace or comma separated): URLs carry tokens."""
+
+    secret_ref: SecretKeyRef
+    transitions: list[Transition] = Field(default_factory=lambda: list(TRANSITIONS))
+
+
 class RolloutSpec(CrdModel):
     stable: BackendRef
     canary: BackendRef
@@ -146,6 +173,7 @@ class RolloutSpec(CrdModel):
     # None: steps advance on time, readiness and gates only (no metric gating), as in Argo.
     analysis: Analysis | None = None
     scale_down_stable: ScaleDownStable = ScaleDownStable()
+    notifications: Notifications | None = None
 
     @field_validator("steps")
     @classmethod

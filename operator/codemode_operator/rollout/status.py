@@ -103,6 +103,32 @@ class HistoryEntry(CrdModel):
     reason: str
 
 
+NotificationSeverity = Literal["info", "success", "warning", "failure"]  # apprise's types
+
+
+class Notification(CrdModel):
+    """One transition to tell people of, rendered when it happened (with its figures)."""
+
+    seq: int  # 1, 2, ... over the rollout's life: the outbox's order and a receiver's dedupe key
+    time: datetime
+    transition: str
+    severity: NotificationSeverity
+    title: str
+    body: str
+
+
+class NotificationsStatus(CrdModel):
+    """The outbox: transitions are queued in the same status write that records them, and
+    `delivered` moves on only once a receiver took one, so a restart loses none."""
+
+    queued: int = 0  # the last seq queued
+    delivered: int = 0  # the last seq delivered
+    outbox: list[Notification] = []  # queued and not yet delivered, oldest first
+    attempts: int = 0  # failed attempts at the oldest one
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+
+
 class LastRequest(CrdModel):
     name: str
     at: datetime
@@ -132,4 +158,5 @@ class RolloutStatus(CrdModel):
     conditions: list[Condition] = []
     history: list[HistoryEntry] = []
     last_request: LastRequest | None = None
+    notifications: NotificationsStatus | None = None  # only with `spec.notifications`
     observed_generation: int | None = None

@@ -9,7 +9,7 @@ from .conditions import ANALYSIS_PASSING
 from .duration import format_duration
 from .observations import Counts, MetricsFailure, MetricsSample
 from .spec import RolloutSpec
-from .status import MetricAnalysis, RolloutStatus, VersionCounts
+from .status import LatencyAnalysis, MetricAnalysis, RolloutStatus, VersionCounts
 from .tick import Tick
 
 
@@ -123,9 +123,9 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
         cap_exceeded=cap_exceeded,
         enough_data=step_requests >= spec.min_requests,
     )
-    message = _message(updated["errors"], updated["infra_errors"], canary_total, cap_exceeded)
-    if latency_test is not None:
-        message += "; " + latency.summary(latency_test)
+    message = _message(
+        updated["errors"], updated["infra_errors"], latency_test, canary_total, cap_exceeded
+    )
     t.status.analysis = record.model_copy(
         update={
             **updated,
@@ -149,16 +149,26 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
 
 
 def _message(
-    errors: MetricAnalysis, infra: MetricAnalysis, canary_total: VersionCounts, cap_exceeded: bool
+    errors: MetricAnalysis,
+    infra: MetricAnalysis,
+    latency_test: LatencyAnalysis | None,
+    canary_total: VersionCounts,
+    cap_exceeded: bool,
 ) -> str:
+    """Every test's figures, those that fail first (an Event's message may be cut short)."""
     parts = [
-        f"{name}: v2 {m.canary_rate:.3%} vs v1 {m.stable_rate:.3%}, "
-        f"e={m.e_value:.3g} (fail at {m.threshold:.3g}), p={m.p_value:.3g}"
+        (
+            m.verdict,
+            f"{name}: v2 {m.canary_rate:.3%} vs v1 {m.stable_rate:.3%}, "
+            f"e={m.e_value:.3g} (fail at {m.threshold:.3g}), p={m.p_value:.3g}",
+        )
         for name, m in (("errors", errors), ("infra errors", infra))
     ]
+    if latency_test is not None:
+        parts.append((latency_test.verdict, latency.summary(latency_test)))
     if cap_exceeded:
-        parts.append(f"v2 infra errors {canary_total.infra_errors} over the cap")
-    return "; ".join(parts)
+        parts.insert(0, ("Fail", f"v2 infra errors {canary_total.infra_errors} over the cap"))
+    return "; ".join(text for _, text in sorted(parts, key=lambda part: part[0] != "Fail"))
 
 
 def _unavailable(t: Tick, reason: str) -> None:

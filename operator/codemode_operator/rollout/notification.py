@@ -73,6 +73,14 @@ def queue(
     status.notifications = state.model_copy(update={"queued": note.seq, "outbox": outbox[-KEEP:]})
 
 
+def prune(status: RolloutStatus) -> None:
+    """Drop what was delivered from the outbox (the shell only moves `delivered`)."""
+    state = status.notifications
+    if state is not None and any(n.seq <= state.delivered for n in state.outbox):
+        outbox = [n for n in state.outbox if n.seq > state.delivered]
+        status.notifications = state.model_copy(update={"outbox": outbox})
+
+
 def due(
     spec: RolloutSpec, status: RolloutStatus, now: datetime, delivered: int = 0
 ) -> Notification | None:

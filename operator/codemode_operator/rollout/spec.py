@@ -109,6 +109,13 @@ class Latency(CrdModel):
     # v1's histogram over this long before a step's start chooses that step's edges.
     baseline: Duration = timedelta(hours=1)
 
+    @field_validator("tools", "stable_tools")
+    @classmethod
+    def _promql_regex(cls, tools: str | None) -> str | None:
+        if tools is not None and ('"' in tools or "\\" in tools):
+            raise ValueError("must be a PromQL regex without double quotes or backslashes")
+        return tools
+
     @field_validator("quantiles")
     @classmethod
     def _open_unit_interval(cls, quantiles: list[float]) -> list[float]:

@@ -34,7 +34,18 @@ class VersionCounts(CrdModel):
         )
 
 
-class MetricAnalysis(CrdModel):
+class Evidence(CrdModel):
+    """A test's evidence that v2 is worse: its e-value, p-value and verdict."""
+
+    log_e_value: float = 0.0
+    max_log_e_value: float = 0.0
+    e_value: float = 1.0
+    p_value: float = 1.0
+    threshold: float = 0.0  # the e-value that fails
+    verdict: Verdict = "Inconclusive"
+
+
+class MetricAnalysis(Evidence):
     """One metric's test since the rollout started; `logLikelihoodRatios` is its running state."""
 
     prior_ratios: list[float] = []  # θ/θ0 of the prior the sums belong to
@@ -45,12 +56,6 @@ class MetricAnalysis(CrdModel):
     stable_errors: int = 0
     canary_rate: float = 0.0
     stable_rate: float = 0.0
-    log_e_value: float = 0.0
-    max_log_e_value: float = 0.0
-    e_value: float = 1.0
-    p_value: float = 1.0
-    threshold: float = 0.0
-    verdict: Verdict = "Inconclusive"
 
 
 class LatencyThreshold(MetricAnalysis):
@@ -64,18 +69,12 @@ class LatencyThreshold(MetricAnalysis):
     stable_rate: float = Field(default=0.0, alias="stableSlowRate")
 
 
-class LatencyAnalysis(CrdModel):
+class LatencyAnalysis(Evidence):
     """The latency test: one e-process per threshold, their average is its e-value."""
 
     null_ratio: float = 1.0  # 1 + latency tolerance
     thresholds: list[LatencyThreshold] = []
     thresholds_step: int | None = None  # the step whose start the edges were chosen at
-    log_e_value: float = 0.0
-    max_log_e_value: float = 0.0
-    e_value: float = 1.0
-    p_value: float = 1.0
-    threshold: float = 0.0
-    verdict: Verdict = "Inconclusive"
 
 
 class AnalysisRecord(CrdModel):

@@ -6,7 +6,7 @@ can wait for a verdict instead of widening the exposure of a v2 that leans towar
 
 import math
 
-from .status import LatencyAnalysis, MetricAnalysis
+from .status import Evidence, LatencyAnalysis, MetricAnalysis
 from .tick import Tick
 
 SUSPECTED = "SuspectedRegression"
@@ -17,10 +17,10 @@ def suspect(
     infra_errors: MetricAnalysis,
     e_value: float,
     latency: LatencyAnalysis | None = None,
-) -> tuple[str, MetricAnalysis | LatencyAnalysis] | None:
+) -> tuple[str, Evidence] | None:
     """The first test whose evidence of a regression is at least `e_value`, with its name."""
     level = math.log(e_value)
-    named: list[tuple[str, MetricAnalysis | LatencyAnalysis]] = [
+    named: list[tuple[str, Evidence]] = [
         ("errors", errors),
         ("infra errors", infra_errors),
     ]

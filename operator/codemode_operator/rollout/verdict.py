@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from . import statistics
 from .statistics import Prior
-from .status import AnalysisRecord, LatencyAnalysis, MetricAnalysis, Verdict
+from .status import AnalysisRecord, Evidence, MetricAnalysis, Verdict
 
 
 @dataclass(frozen=True)
@@ -117,9 +117,7 @@ def e_value(log_e: float) -> float:
     return math.exp(min(log_e, 700.0))
 
 
-def overall(
-    *tests: MetricAnalysis | LatencyAnalysis, cap_exceeded: bool, enough_data: bool
-) -> Verdict:
+def overall(*tests: Evidence, cap_exceeded: bool, enough_data: bool) -> Verdict:
     """Fail on any evidence of a regression; Pass needs enough v2 data too (none is no pass)."""
     if cap_exceeded or any(t.verdict == "Fail" for t in tests):
         return "Fail"

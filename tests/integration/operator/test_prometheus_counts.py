@@ -40,24 +40,31 @@ def scraped(prom: Prometheus, errors: int) -> None:
     wait_for(f"a scrape with {errors} v2 errors", seen, 15)
 
 
+def quiet(exporter: Exporter, prom: Prometheus) -> datetime:
+    """No traffic but what the test serves, from the returned time on (series scraped)."""
+    exporter.traffic(v1=QUIET, v2=QUIET)
+    scraped(prom, 0)
+    return datetime.now(UTC)
+
+
+def windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """Consecutive 1.3 s windows from start to end: edges fall between scrapes (every 1 s)."""
+    count = int((end - start).total_seconds() / 1.3)
+    return list(pairwise([*(start + timedelta(seconds=1.3 * k) for k in range(count)), end]))
+
+
 def test_windows_add_up_to_the_errors_served(
     exporter: Exporter, prometheus_for_test: Prometheus
 ) -> None:
-    exporter.traffic(v1=QUIET, v2=QUIET)
-    scraped(prometheus_for_test, 0)
-    start = datetime.now(UTC)
+    start = quiet(exporter, prometheus_for_test)
     for _ in range(8):  # 40 errors spread over ~6 scrapes, many between window edges
         exporter.errors("v2", 5)
         time.sleep(0.7)
     time.sleep(2.5)  # the last burst scraped
-    end = datetime.now(UTC)
-    edges = [
-        start + timedelta(seconds=1.3 * k) for k in range(int((end - start).total_seconds() / 1.3))
-    ]
-    windows = [count(prometheus_for_test, a, b) for a, b in pairwise([*edges, end])]
-    assert sum(w.canary.errors for w in windows) == 40, [w.canary.errors for w in windows]
-    assert sum(w.stable.errors for w in windows) == 0
-    assert all(w.canary.errors % 5 == 0 for w in windows), "a window extrapolated"
+    found = [count(prometheus_for_test, a, b) for a, b in windows(start, datetime.now(UTC))]
+    assert sum(w.canary.errors for w in found) == 40, [w.canary.errors for w in found]
+    assert sum(w.stable.errors for w in found) == 0
+    assert all(w.canary.errors % 5 == 0 for w in found), "a window extrapolated"
 
 
 def test_a_counter_reset_counts_from_zero(
@@ -96,21 +103,16 @@ def latency_sample(
 def test_histogram_windows_add_up_per_edge_and_the_baseline_sees_v1_before(
     exporter: Exporter, prometheus_for_test: Prometheus
 ) -> None:
-    exporter.traffic(v1=QUIET, v2=QUIET)
-    scraped(prometheus_for_test, 0)
-    start = datetime.now(UTC)
+    start = quiet(exporter, prometheus_for_test)
     for _ in range(6):  # between scrapes and window edges, as the errors above
         exporter.calls("v2", 3, 0.7)
         exporter.calls("v1", 5, 0.1)
         time.sleep(0.7)
     time.sleep(2.5)
     end = datetime.now(UTC)
-    edges = [
-        start + timedelta(seconds=1.3 * k) for k in range(int((end - start).total_seconds() / 1.3))
-    ]
-    windows = [latency_sample(prometheus_for_test, a, b) for a, b in pairwise([*edges, end])]
-    canary = [w.canary_latency for w in windows]
-    stable = [w.stable_latency for w in windows]
+    found = [latency_sample(prometheus_for_test, a, b) for a, b in windows(start, end)]
+    canary = [w.canary_latency for w in found]
+    stable = [w.stable_latency for w in found]
     assert sum(h.requests for h in canary if h) == 18
     assert sum(h.slower_than(0.5) or 0 for h in canary if h) == 18  # 700 ms: over 500 ms
     assert sum(h.slower_than(1.0) or 0 for h in canary if h) == 0

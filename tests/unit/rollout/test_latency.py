@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from codemode_operator.rollout import Histogram, latency, statistics, verdict
 from codemode_operator.rollout.spec import Latency
-from codemode_operator.rollout.status import LatencyAnalysis
+from codemode_operator.rollout.status import LatencyAnalysis, RolloutStatus
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -222,3 +222,39 @@ def test_a_new_latency_tolerance_restarts_only_the_latency_test() -> None:
     assert record.latency is not None and record.latency.null_ratio == 1.5
     assert len(record.errors.log_likelihood_ratios) == len(errors_before)
     assert record.errors.canary_requests > 0, "the error tests went on"
+
+
+def test_a_round_tripped_status_resumes_the_latency_test_exactly() -> None:
+    world = World(
+        spec=make_spec(analysis=LATENCY_ANALYSIS),
+        canary_latency=lognormal(0.22),
+        stable_latency=V1,
+    )
+    world.run(timedelta(minutes=7))
+    twin = World(
+        spec=world.spec,
+        status=RolloutStatus.model_validate(world.status.to_dict()),
+        now=world.now,
+        router_weight=world.router_weight,
+        canary_latency=world.canary_latency,
+        stable_latency=world.stable_latency,
+    )
+    world.run(timedelta(minutes=5))
+    twin.run(timedelta(minutes=5))
+    assert twin.status == world.status
+    assert world.status.analysis.latency is not None
+    assert world.status.analysis.latency.thresholds_step == 0
+
+
+def test_sums_of_another_latency_prior_restart_the_latency_test() -> None:
+    world = World(spec=make_spec(analysis=LATENCY_ANALYSIS), canary_latency=V1, stable_latency=V1)
+    world.run(timedelta(minutes=3))
+    stored = world.status.to_dict()
+    for threshold in stored["analysis"]["latency"]["thresholds"]:
+        threshold["priorRatios"] = [2.0, 4.0, 8.0]
+    world.status = RolloutStatus.model_validate(stored)
+    world.run(timedelta(minutes=1))
+    assert "AnalysisRestarted" in world.reasons()
+    record = world.status.analysis.latency
+    assert record is not None
+    assert all(t.prior_ratios == list(verdict.LATENCY.prior.ratios) for t in record.thresholds)

@@ -195,6 +195,7 @@ async def _act(
 # Per rollout (uid), the delivery fields this process last wrote: a lagging watch copy of the
 # status may not show them yet, and a notification must not go out twice for it.
 _DELIVERY: dict[str, NotificationsStatus] = {}
+_DELIVERY_FIELDS = ("delivered", "attempts", "next_attempt_at", "last_error")
 
 
 async def _notify(
@@ -217,9 +218,13 @@ async def _notify(
         return
     try:
         await notifications.send(cluster.kube, namespace, name, spec.notifications, note)
-    except notifications.DeliveryError as error:
-        state = notification.failed(state, now, str(error))
-        message = f"notification {note.seq} ({note.transition}): {error}; retry at {state.next_attempt_at:%H:%M:%S}"
+    except Exception as error:  # DeliveryError, or a bug of a receiver's plugin: retry later
+        reason = str(error) if isinstance(error, notifications.DeliveryError) else repr(error)
+        state = notification.failed(state, now, reason)
+        message = (
+            f"notification {note.seq} ({note.transition}): {reason}; "
+            f"retry at {state.next_attempt_at:%H:%M:%S}"
+        )
         cluster.event(body, "Warning", "NotificationFailed", message[:1000])
         metrics.NOTIFICATIONS.labels(namespace, name, "failed").inc()
     else:
@@ -229,9 +234,6 @@ async def _notify(
     # These fields are the notifier's alone: no resourceVersion, so a tick's write between the
     # send and this one cannot make the record of a delivery fail (and the message go twice).
     await _commit(cluster, body, notification.delivery_patch(state), guarded=False)
-
-
-_DELIVERY_FIELDS = ("delivered", "attempts", "next_attempt_at", "last_error")
 
 
 async def reconcile(

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import re
 
-import apprise
 import kubernetes
 
 from codemode_operator.adapters.kube import Kube
@@ -49,6 +48,10 @@ async def send(
     kube: Kube, namespace: str, name: str, config: Notifications, note: Notification
 ) -> None:
     """Send `note` to every URL of the Secret; raise DeliveryError unless all took it."""
+    # apprise loads about a hundred plugins: only an operator that notifies pays for them
+    # (start-up time and memory), not every operator.
+    import apprise
+
     urls = await _urls(kube, namespace, config)
     receivers = apprise.Apprise()
     for index, url in enumerate(urls, start=1):

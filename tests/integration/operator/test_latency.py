@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .conftest import Rig, condition
+from .conftest import Rig, condition, wait_for
 
 QUICK = {"rps": 200, "errorRate": 0.0, "infraRate": 0.0, "latency": 0.1}
 # A threshold where v1 and v2 are both always slower (their split then is exactly the traffic's,
@@ -40,8 +40,15 @@ def test_v2_slower_at_25_percent_rolls_back_with_the_latency_figures(rig: Rig) -
         "latency: slower than 50ms v2 100.0% vs v1 100.0%, slower than 250ms v2"
         in (rolled_back["message"])
     )
-    events = rig.cp.kubectl("get", "events", "-n", rig.ns, "-o", "jsonpath={.items[*].message}")
-    assert "slower than 250ms v2" in events
+    # The event is posted after the status commit that the wait above saw: wait for it too.
+    wait_for(
+        "the rollback's event with the latency figures",
+        lambda: (
+            "slower than 250ms v2"
+            in rig.cp.kubectl("get", "events", "-n", rig.ns, "-o", "jsonpath={.items[*].message}")
+        ),
+        20,
+    )
     exposition = httpx.get(rig.operator.metrics_url, timeout=5).text
     labels = f'metric="latency",name="mcp",namespace="{rig.ns}"'
     assert f"codemode_rollout_analysis_e_value{{{labels}}}" in exposition

@@ -122,8 +122,16 @@ def test_a_failing_receiver_is_retried_and_never_holds_the_rollout(
     wait_for("all four delivered", lambda: delivered(rig) >= 4, 60, show=receiver.seqs)
     assert receiver.seqs() == [1, 2, 3, 4], "retried in order, none lost"
     assert receiver.answers == [500, 500, 200, 200, 200, 200]
-    events = rig.cp.kubectl("get", "events", "-n", rig.ns, "-o", "jsonpath={.items[*].reason}")
-    assert "NotificationFailed" in events.split()
+    wait_for(
+        "a NotificationFailed event",
+        lambda: (
+            "NotificationFailed"
+            in rig.cp.kubectl(
+                "get", "events", "-n", rig.ns, "-o", "jsonpath={.items[*].reason}"
+            ).split()
+        ),
+        20,
+    )
     exposition = httpx.get(rig.operator.metrics_url, timeout=5).text
     failed = f'codemode_rollout_notifications_total{{name="mcp",namespace="{rig.ns}",outcome="failed"}} 2.0'
     assert failed in exposition

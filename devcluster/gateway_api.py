@@ -6,14 +6,13 @@ from pathlib import Path
 
 from devcluster import building, versions
 
-STANDARD_CRDS = (
-    "gateway.networking.k8s.io_gatewayclasses.yaml",
-    "gateway.networking.k8s.io_gateways.yaml",
-    "gateway.networking.k8s.io_httproutes.yaml",
-    "gateway.networking.k8s.io_referencegrants.yaml",
-)
-
 
 def crd_files() -> list[Path]:
+    """Every CRD of the standard channel: Traefik watches GRPCRoutes, TLSRoutes and
+    BackendTLSPolicies too, and waits for them before it programs anything."""
     root = building.module_dir("sigs.k8s.io/gateway-api", versions.GATEWAY_API)
-    return [root / "config" / "crd" / "standard" / name for name in STANDARD_CRDS]
+    standard = root / "config" / "crd" / "standard"
+    # The folder also holds a ValidatingAdmissionPolicy (`*_vap_*`), not a CRD.
+    return sorted(
+        p for p in standard.glob("gateway.networking.k8s.io_*.yaml") if "_vap_" not in p.name
+    )

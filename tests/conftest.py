@@ -1,5 +1,5 @@
 """Fixtures for the real local stack: control plane, Gateway API CRDs, Prometheus, and the
-Gateway (Traefik).
+Gateway (Traefik) with pods in network namespaces.
 
 Tests that use them are marked `cluster` / `prometheus` / `gateway` automatically, so
 `pytest -m "not cluster and not prometheus"` runs the unit tests with no servers at all.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from devcluster import cluster, gateway, gateway_api, prometheus
+from devcluster import cluster, gateway, gateway_api, pod_network, prometheus
 
 REPO = Path(__file__).resolve().parent.parent
 _LOG_DIRS: list[Path] = []
@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.cluster)
         if names & {"prometheus_server"}:
             item.add_marker(pytest.mark.prometheus)
-        if names & {"local_gateway"}:
+        if names & {"local_gateway", "pods"}:
             item.add_marker(pytest.mark.gateway)
 
 
@@ -82,6 +82,14 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[prom
         yield prom
     finally:
         prom.stop()
+
+
+@pytest.fixture
+def pods(tmp_path: Path) -> Iterator[pod_network.PodNetwork]:
+    """A pod network of the test's own: `pods.pod(name)`, `pod.run(...)`, `pods.publish(...)`."""
+    with pod_network.running(tmp_path / "pods") as network:
+        _LOG_DIRS.append(network.logs)
+        yield network
 
 
 @pytest.fixture

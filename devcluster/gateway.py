@@ -4,15 +4,20 @@ Traefik watches the control plane with its own ServiceAccount (the ClusterRole T
 for its kubernetesGateway provider, not system:masters), programs one Gateway of its own
 GatewayClass and routes by the HTTPRoutes attached to it: weights, header matches, all of it
 Traefik's own code. Traffic enters at `Gateway.url` (a free loopback port); what Traefik did is
-read back from its own metrics (`requests_by_backend`) and API (`applied_weights`).
+read back from its own access log (`requests`, `served`: one JSON line per request, naming the
+backend Service and pod address) and API (`applied_weights`: the weights the data plane runs).
+Its Prometheus metrics are on `api_url` too, for scraping; they are not used for counting here
+because Traefik drops a service's counters when a route change removes the service.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import sysconfig
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +27,6 @@ from typing import Any
 
 import httpx
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
 from devcluster import versions
 from devcluster.cluster import ControlPlane
@@ -169,6 +173,16 @@ def _backend(service: str, namespace: str) -> str | None:
     return None if match is None else match.group(1)
 
 
+@dataclass(frozen=True)
+class Request:
+    """One line of Traefik's access log."""
+
+    service: str  # the Traefik service that answered: `...-svc-<namespace>-<Service>-<i>@...`
+    address: str  # the pod that served it (`ip:port`), empty when none did
+    status: int  # the status the client got
+    router: str  # the router (one per HTTPRoute rule and match) that matched
+
+
 @dataclass
 class Gateway:
     """One Traefik and the Gateway it programs; HTTPRoutes attach with `parent_ref`."""
@@ -179,7 +193,11 @@ class Gateway:
     api_url: str  # Traefik's own entry point: /ping, /metrics, /api
     process: ManagedProcess
     control_plane: ControlPlane
+    access_log: Path
     objects: list[dict[str, Any]] = field(default_factory=list)
+    _read: int = 0
+    _requests: list[Request] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def parent_ref(self) -> dict[str, str]:
@@ -198,19 +216,33 @@ class Gateway:
             )
         )
 
-    def requests_by_backend(self, namespace: str) -> Counter[str]:
-        """Requests Traefik has passed to each Service of `namespace` (its own metrics)."""
-        text = httpx.get(f"{self.api_url}/metrics", timeout=5).raise_for_status().text
+    def requests(self) -> list[Request]:
+        """Every request Traefik has finished so far, in order (its access log)."""
+        with self._lock:
+            with self.access_log.open("rb") as log:
+                log.seek(self._read)
+                chunk = log.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]  # a half-written last line waits
+            self._read += len(complete)
+            for line in complete.decode().splitlines():
+                entry = json.loads(line)
+                self._requests.append(
+                    Request(
+                        entry.get("ServiceName", ""),
+                        entry.get("ServiceAddr", ""),
+                        int(entry.get("DownstreamStatus", 0)),
+                        entry.get("RouterName", ""),
+                    )
+                )
+            return list(self._requests)
+
+    def served(self, namespace: str) -> Counter[str]:
+        """Requests Traefik has passed to each Service of `namespace` so far."""
         served: Counter[str] = Counter()
-        for family in text_string_to_metric_families(text):
-            if family.name != "traefik_service_requests":
-                continue
-            for sample in family.samples:
-                if not sample.name.endswith("_total"):
-                    continue
-                backend = _backend(sample.labels.get("service", ""), namespace)
-                if backend is not None:
-                    served[backend] += int(sample.value)
+        for request in self.requests():
+            backend = _backend(request.service, namespace)
+            if backend is not None:
+                served[backend] += 1
         return served
 
     def applied_weights(self, namespace: str, route: str) -> list[dict[str, int]]:
@@ -268,6 +300,9 @@ def start(
     cp.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objects))
     kubeconfig = _service_account_kubeconfig(cp, namespace, name, workdir / "traefik.kubeconfig")
     class_name = objects[3]["metadata"]["name"]
+    access_log = workdir / "logs" / "access.log"
+    access_log.parent.mkdir(parents=True, exist_ok=True)
+    access_log.touch()
     process = spawn(
         "traefik",
         [
@@ -278,6 +313,11 @@ def start(
             "--api.insecure=true",  # the API on the loopback-only `traefik` entry point
             "--api.dashboard=false",
             "--ping=true",
+            f"--accesslog.filepath={access_log}",
+            "--accesslog.format=json",
+            # Headers that alias another (Mcp_Session_Id for Mcp-Session-Id) cannot slip past a
+            # header match to a backend that reads them as the header they alias.
+            "--entryPoints.web.http.aliasHeadersStrategy=delete",
             "--metrics.prometheus=true",
             "--metrics.prometheus.entryPoint=traefik",
             "--metrics.prometheus.addServicesLabels=true",
@@ -289,6 +329,7 @@ def start(
             "--global.checkNewVersion=false",
             "--global.sendAnonymousUsage=false",
             "--log.level=INFO",
+            "--log.noColor=true",
         ],
         workdir / "logs",
         env={"KUBECONFIG": str(kubeconfig), "PATH": "/usr/bin:/bin"},
@@ -301,6 +342,7 @@ def start(
         f"http://127.0.0.1:{api_port}",
         process,
         cp,
+        access_log,
         objects,
     )
     try:

@@ -15,16 +15,17 @@ ALPHA = 1e-6  # the chance that a correct split fails the bound below
 
 
 def _served_since(rig: Rig, before: Counter[str], total: int) -> Counter[str]:
-    """Traefik's own per-Service request counts since `before`, once all `total` are in."""
+    """Traefik's own per-Service request counts (its access log) since `before`, once all
+    `total` requests are logged."""
     delta: Counter[str] = Counter()
 
     def counted() -> bool:
         delta.clear()
-        delta.update(rig.gateway.requests_by_backend(rig.namespace))
+        delta.update(rig.gateway.served(rig.namespace))
         delta.subtract(before)
         return sum(delta.values()) >= total
 
-    wait_until(f"Traefik's metrics counting {total} requests", counted, 10)
+    wait_until(f"Traefik's access log counting {total} requests", counted, 10)
     return +delta
 
 
@@ -35,7 +36,7 @@ def test_the_share_of_v2_follows_each_weight_the_operator_writes(rig: Rig) -> No
         body = with_weight(body, "mcp-v1", "mcp-v2", weight)
         rig.apply(body)
         rig.wait_applied([{"mcp-v1": 100 - weight, "mcp-v2": weight}])
-        before = rig.gateway.requests_by_backend(rig.namespace)
+        before = rig.gateway.served(rig.namespace)
         answered = rig.answers(REQUESTS)
         served = _served_since(rig, before, REQUESTS)
         # The Gateway's count per backend is exactly which pod answered, request by request.

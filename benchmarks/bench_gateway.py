@@ -29,7 +29,7 @@ LATENCY_REQUESTS = 500
 def quantiles(seconds: list[float]) -> str:
     ms = sorted(1000 * s for s in seconds)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    return f"median {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms, max {ms[-1]:.0f} ms (n={len(ms)})"
+    return f"median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, max {ms[-1]:.1f} ms (n={len(ms)})"
 
 
 def latencies(url: str, n: int) -> list[float]:

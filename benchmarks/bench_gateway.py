@@ -55,18 +55,11 @@ def flips(rig: Rig, count: int) -> list[float]:
 def run(workdir: Path, count: int) -> None:
     cp = cluster.start(workdir / "cluster")
     try:
-        for crd in gateway_api.crd_files():
-            cp.kubectl("apply", "--server-side", "-f", str(crd))
-        cp.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/gateways.gateway.networking.k8s.io",
-        )
+        gateway_api.install(cp)
         namespace = f"bench-{uuid.uuid4().hex[:6]}"
         cp.kubectl("create", "namespace", namespace)
         started = time.monotonic()
-        with gateway.running(cp, workdir / "gateway", namespace) as gw:
+        with gateway.start(cp, workdir / "gateway", namespace) as gw:
             up = time.monotonic() - started
             with pod_network.running(workdir / "pods") as network:
                 rig = start_rig(cp, namespace, gw, network, ["mcp-v1", "mcp-v2"])

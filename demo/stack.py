@@ -213,7 +213,7 @@ def running(workdir: Path) -> Iterator[Stack]:
         prom = prometheus.start(workdir / "prometheus", [prometheus.static_job("mcp", targets)])
         processes.append(prom.process)
         _wait_ready(versions)
-        gw = cleanup.enter_context(gateway.running(cp, workdir / "gateway", NAMESPACE, GATEWAY))
+        gw = cleanup.enter_context(gateway.start(cp, workdir / "gateway", NAMESPACE, GATEWAY))
         processes.append(gw.process)
         split = AppliedSplit(gw, NAMESPACE, ROUTE)
         wait_until(

@@ -19,8 +19,6 @@ import subprocess
 import sysconfig
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,6 +268,12 @@ class Gateway:
             applied.append(weights)
         return applied
 
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         self.process.stop()
         # Cluster-scoped objects outlive a namespace: remove the ones this Gateway made.
@@ -292,7 +296,8 @@ def start(
     routes_from: str = "Same",
 ) -> Gateway:
     """Traefik up with a Programmed Gateway `namespace/name`; routes attach from `routes_from`
-    namespaces (Gateway API's `Same` or `All`). Stop it with `Gateway.stop()`."""
+    namespaces (Gateway API's `Same` or `All`). Stop it with `Gateway.stop()`, or use it as a
+    context manager: `with gateway.start(...) as gw:`."""
     traefik = binary()
     workdir.mkdir(parents=True, exist_ok=True)
     port, api_port = free_port(), free_port()
@@ -383,18 +388,3 @@ def _wait_programmed(gateway: Gateway, class_name: str) -> None:
         )
     except TimeoutError as error:
         raise TimeoutError(f"{error}; conditions seen: {seen or 'none'}") from None
-
-
-@contextmanager
-def running(
-    cp: ControlPlane,
-    workdir: Path,
-    namespace: str,
-    name: str = "gateway",
-    routes_from: str = "Same",
-) -> Iterator[Gateway]:
-    gateway = start(cp, workdir, namespace, name, routes_from)
-    try:
-        yield gateway
-    finally:
-        gateway.stop()

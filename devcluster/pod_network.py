@@ -6,7 +6,8 @@ pod, joined to the bridge by a veth pair; a process started "in the pod" listens
 address, and an EndpointSlice of a selector-less Service points the Gateway at the pods, as the
 endpoint controller would for real ones. Every name carries a per-network id, so concurrent test
 runs on one machine don't collide; `stop()` removes the processes, namespaces, links and bridge,
-and a network whose owner died (SIGKILL) is swept by the next one that starts.
+and a network whose owner died (SIGKILL) is swept by the next one that starts: each live
+network holds a lock on its record, which the kernel releases when the owner dies.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import yaml
@@ -62,16 +63,6 @@ def _free_subnet() -> ipaddress.IPv4Network:
     raise RuntimeError(f"no free /24 left in {ADDRESS_RANGE} for a pod network")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove(bridge: str, namespaces: Sequence[str]) -> None:
     """Delete the namespaces (killing what still runs in them) and the bridge; idempotent."""
     existing = {line.split()[0] for line in _ip("netns", "list", check=False).splitlines() if line}
@@ -86,14 +77,19 @@ def _remove(bridge: str, namespaces: Sequence[str]) -> None:
 
 
 def _sweep_orphans() -> None:
-    """Remove the networks of runs that died without their teardown (their owner pid is gone)."""
+    """Remove the networks of runs that died without their teardown: nobody holds their record."""
     for record in STATE.glob("*.json"):
-        try:
-            state = json.loads(record.read_text())
-        except (OSError, ValueError):
-            continue
-        if not _alive(int(state["pid"])):
-            _remove(state["bridge"], state["namespaces"])
+        with record.open("r+") as held:
+            try:
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its owner is alive
+            try:
+                state = json.loads(held.read())
+            except ValueError:
+                state = {"bridge": "", "namespaces": []}
+            if state["bridge"]:
+                _remove(state["bridge"], state["namespaces"])
             record.unlink(missing_ok=True)
 
 
@@ -175,15 +171,21 @@ class PodNetwork:
         self.subnet: ipaddress.IPv4Network | None = None
         self._hosts: Iterator[ipaddress.IPv4Address] = iter(())
         self.host_ip = ""  # the bridge's address: how pods reach a host process bound to it
+        self._held: IO[str] | None = None  # the record, locked for as long as the network lives
 
     @property
     def _record(self) -> Path:
         return STATE / f"{self.id}.json"
 
     def _save(self) -> None:
+        if self._held is None:
+            self._held = self._record.open("w")
+            fcntl.flock(self._held, fcntl.LOCK_EX)
         namespaces = [pod.netns for pod in self.pods.values()]
-        state = {"pid": os.getpid(), "bridge": self.bridge, "namespaces": namespaces}
-        self._record.write_text(json.dumps(state))
+        self._held.seek(0)
+        self._held.truncate()
+        self._held.write(json.dumps({"bridge": self.bridge, "namespaces": namespaces}))
+        self._held.flush()
 
     def start(self) -> PodNetwork:
         if os.geteuid() != 0:
@@ -231,6 +233,9 @@ class PodNetwork:
             pod.stop()
         _remove(self.bridge, [pod.netns for pod in self.pods.values()])
         self._record.unlink(missing_ok=True)
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
 
 @contextmanager

@@ -54,14 +54,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.
 
 @pytest.fixture(scope="session")
 def gateway_crds(control_plane: cluster.ControlPlane) -> None:
-    for crd in gateway_api.crd_files():
-        control_plane.kubectl("apply", "--server-side", "-f", str(crd))
-    control_plane.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/httproutes.gateway.networking.k8s.io",
-    )
+    gateway_api.install(control_plane)
 
 
 @pytest.fixture
@@ -98,6 +91,6 @@ def local_gateway(
 ) -> Iterator[gateway.Gateway]:
     """Traefik with a Programmed Gateway `gateway` in the test's namespace (routes attach with
     `parentRefs: [local_gateway.parent_ref]`); traffic enters at `local_gateway.url`."""
-    with gateway.running(control_plane, tmp_path / "gateway", namespace) as gw:
+    with gateway.start(control_plane, tmp_path / "gateway", namespace) as gw:
         _LOG_DIRS.append(tmp_path / "gateway" / "logs")
         yield gw

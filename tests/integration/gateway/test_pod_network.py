@@ -61,17 +61,20 @@ def test_stop_removes_processes_namespaces_and_links(tmp_path: Path) -> None:
 
 
 def test_a_network_whose_owner_died_is_swept_by_the_next(tmp_path: Path) -> None:
-    dead = subprocess.Popen(["true"])
-    dead.wait()
     orphan = PodNetwork(tmp_path / "orphan").start()
     pod = orphan.pod("a")
-    # As if its owner had been SIGKILLed: the record names a pid that no longer exists.
+    _whoami(pod)
+    # What the kernel does when the owner is SIGKILLed: its lock on the record goes, the
+    # namespaces and the bridge stay.
+    assert orphan._held is not None
+    orphan._held.close()
     record = pod_network.STATE / f"{orphan.id}.json"
-    record.write_text(json.dumps({**json.loads(record.read_text()), "pid": dead.pid}))
-    with pod_network.running(tmp_path / "next"):
+    with pod_network.running(tmp_path / "next") as alive:
         assert pod.netns not in _ip("netns", "list")
         assert orphan.bridge not in _ip("link", "show")
         assert not record.exists()
+        assert (pod_network.STATE / f"{alive.id}.json").exists()
+    pod.stop()
 
 
 def test_api_server_refuses_loopback_endpoints_and_takes_pod_addresses(

@@ -12,6 +12,7 @@ because Traefik drops a service's counters when a route change removes the servi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -93,9 +94,17 @@ def binary() -> str:
     return found
 
 
+def _class_name(namespace: str, name: str) -> str:
+    """The GatewayClass (and ClusterRoleBinding) name, also a label value: at most 63 characters."""
+    readable = f"codemode-gateway-{namespace}-{name}"
+    if len(readable) <= 63:
+        return readable
+    return f"codemode-gateway-{hashlib.sha256(f'{namespace}/{name}'.encode()).hexdigest()[:16]}"
+
+
 def _objects(name: str, namespace: str, port: int, routes_from: str) -> list[dict[str, Any]]:
     """The identity (ServiceAccount + RBAC), the GatewayClass and the Gateway of one Traefik."""
-    binding = f"codemode-gateway-{namespace}-{name}"
+    binding = _class_name(namespace, name)
     listener = {
         "name": "web",
         "protocol": "HTTP",

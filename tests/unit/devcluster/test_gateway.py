@@ -44,3 +44,9 @@ def test_conditions_of_an_older_generation_do_not_count() -> None:
         },
     }
     assert gateway._conditions(obj) == {"Accepted": "True"}
+
+
+def test_a_long_namespace_still_gives_a_valid_class_label() -> None:
+    assert gateway._class_name("demo", "mcp-gateway") == "codemode-gateway-demo-mcp-gateway"
+    long = gateway._class_name("n" * 60, "gateway")
+    assert len(long) <= 63 and long != gateway._class_name("n" * 61, "gateway")

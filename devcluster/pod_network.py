@@ -73,11 +73,13 @@ def _remove(bridge: str, namespaces: Sequence[str]) -> None:
             with suppress(ProcessLookupError):
                 os.kill(int(pid), 9)
         _ip("netns", "delete", netns, check=False)  # also deletes the veth pair
-    _ip("link", "delete", bridge, check=False)
+    if bridge:
+        _ip("link", "delete", bridge, check=False)
 
 
 def _sweep_orphans() -> None:
-    """Remove the networks of runs that died without their teardown: nobody holds their record."""
+    """Remove the networks of runs that died without their teardown: nobody holds their record
+    (and its pid, written for the earlier pid-only records, is gone)."""
     for record in STATE.glob("*.json"):
         with record.open("r+") as held:
             try:
@@ -87,9 +89,10 @@ def _sweep_orphans() -> None:
             try:
                 state = json.loads(held.read())
             except ValueError:
-                state = {"bridge": "", "namespaces": []}
-            if state["bridge"]:
-                _remove(state["bridge"], state["namespaces"])
+                state = {}
+            if Path(f"/proc/{state.get('pid', 0)}").exists():
+                continue
+            _remove(state.get("bridge", ""), state.get("namespaces", []))
             record.unlink(missing_ok=True)
 
 
@@ -184,7 +187,8 @@ class PodNetwork:
         namespaces = [pod.netns for pod in self.pods.values()]
         self._held.seek(0)
         self._held.truncate()
-        self._held.write(json.dumps({"bridge": self.bridge, "namespaces": namespaces}))
+        state = {"pid": os.getpid(), "bridge": self.bridge, "namespaces": namespaces}
+        self._held.write(json.dumps(state))
         self._held.flush()
 
     def start(self) -> PodNetwork:

@@ -64,11 +64,14 @@ def test_a_network_whose_owner_died_is_swept_by_the_next(tmp_path: Path) -> None
     orphan = PodNetwork(tmp_path / "orphan").start()
     pod = orphan.pod("a")
     _whoami(pod)
-    # What the kernel does when the owner is SIGKILLed: its lock on the record goes, the
-    # namespaces and the bridge stay.
+    # What a SIGKILL of the owner leaves: its pid gone, its lock on the record released by the
+    # kernel, the namespaces and the bridge still there.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    record = pod_network.STATE / f"{orphan.id}.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "pid": dead.pid}))
     assert orphan._held is not None
     orphan._held.close()
-    record = pod_network.STATE / f"{orphan.id}.json"
     with pod_network.running(tmp_path / "next") as alive:
         assert pod.netns not in _ip("netns", "list")
         assert orphan.bridge not in _ip("link", "show")

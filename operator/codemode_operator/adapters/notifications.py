@@ -21,8 +21,9 @@ TIMEOUT = 15.0  # seconds for one attempt at every receiver; then the next tick 
 
 
 def parse_urls(text: str) -> list[str]:
-    """apprise URLs, one per line or separated by spaces or commas; `#` starts a comment."""
-    lines = (line.split("#", 1)[0] for line in text.splitlines())
+    """apprise URLs, one per line or separated by spaces or commas; a `#` at the start of a
+    line or after a space starts a comment (inside a URL it is part of it: slack://…/#channel)."""
+    lines = (re.sub(r"(^|\s)#.*", "", line) for line in text.splitlines())
     return [url for line in lines for url in re.split(r"[\s,]+", line) if url]
 
 

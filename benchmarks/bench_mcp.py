@@ -1,8 +1,8 @@
-"""MCP server benchmark (not a test): search latency and execute overhead, p50/p95.
+"""MCP server benchmark (not a test): search and execute latency over MCP, p50/p95.
 
     .venv/bin/python -m benchmarks.bench_mcp [--rounds 200]   (from the repo root)
 
-- search, in process: the BM25 index over 1000 operations (three real specs plus renamed copies).
+(search in process, over 1000 operations, and its relevance: benchmarks/bench_search.py)
 - search over MCP: the `search` tool through the official client over real HTTP (sample spec).
 - execute over MCP: `return 1` through MCP server → sandbox runner, against the same code posted
   to the runner directly; the difference is what the MCP layer and api-proxy plumbing add.
@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 
-from mcp_server.openapi.index import OperationIndex
 from tests.integration.mcp_server.conftest import (
     SAMPLE_SPEC,
     Server,
@@ -30,7 +29,6 @@ from tests.integration.mcp_server.conftest import (
     runner_process,
     write_config,
 )
-from tests.unit.mcp_server.test_search_index import thousand_operations
 
 QUERIES = [
     "create an application from a git repository",
@@ -54,16 +52,6 @@ async def timed(rounds: int, action: Callable[[int], Awaitable[object]]) -> list
     for round_number in range(rounds):
         started = time.perf_counter()
         await action(round_number)
-        timings.append(time.perf_counter() - started)
-    return timings
-
-
-def bench_index(rounds: int) -> list[float]:
-    index = OperationIndex(thousand_operations())
-    timings = []
-    for round_number in range(rounds):
-        started = time.perf_counter()
-        index.search(QUERIES[round_number % len(QUERIES)], 5)
         timings.append(time.perf_counter() - started)
     return timings
 
@@ -108,7 +96,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
-    print(summary("search index, 1000 operations", bench_index(args.rounds * 5)))
     with tempfile.TemporaryDirectory() as workdir:
         for line in asyncio.run(bench_servers(args.rounds, Path(workdir))):
             print(line)

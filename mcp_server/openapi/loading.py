@@ -53,6 +53,7 @@ class Operation:
     body_required: bool = False
     response_schema: Schema | None = None
     deprecated: bool = False
+    body_fields: tuple[str, ...] = ()  # top-level property names of the request body
 
     @property
     def doc(self) -> str:
@@ -178,6 +179,19 @@ def _response_schema(document: Mapping[str, Any], responses: Any) -> Schema | No
     return None
 
 
+def property_names(document: Mapping[str, Any], schema: Any) -> tuple[str, ...]:
+    """Top-level property names of an object schema (through `$ref` and `allOf`)."""
+    schema = resolve(document, schema)
+    if not isinstance(schema, dict):
+        return ()
+    names = (
+        list(schema.get("properties") or {}) if isinstance(schema.get("properties"), dict) else []
+    )
+    for part in schema.get("allOf") or ():
+        names += property_names(document, part)
+    return tuple(dict.fromkeys(str(name) for name in names))
+
+
 def find_problems(document: Mapping[str, Any]) -> list[str]:
     """The operationId gate: every operation needs a unique id that can become an identifier."""
     problems: list[str] = []
@@ -202,6 +216,7 @@ def find_problems(document: Mapping[str, Any]) -> list[str]:
 
 def build_operation(document: Mapping[str, Any], raw: RawOperation, name: str) -> Operation:
     body = resolve(document, raw.body.get("requestBody")) if raw.body.get("requestBody") else None
+    body_schema = _json_media(body.get("content")) if isinstance(body, dict) else None
     return Operation(
         name=name,
         operation_id=str(raw.body["operationId"]),
@@ -211,10 +226,11 @@ def build_operation(document: Mapping[str, Any], raw: RawOperation, name: str) -
         description=str(raw.body.get("description") or "").strip(),
         tags=tuple(str(tag) for tag in raw.body.get("tags") or ()),
         parameters=_parameters(document, raw),
-        body_schema=_json_media(body.get("content")) if isinstance(body, dict) else None,
+        body_schema=body_schema,
         body_required=bool(body.get("required")) if isinstance(body, dict) else False,
         response_schema=_response_schema(document, raw.body.get("responses")),
         deprecated=bool(raw.body.get("deprecated")),
+        body_fields=property_names(document, body_schema) if body_schema else (),
     )
 
 

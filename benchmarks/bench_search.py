@@ -8,6 +8,7 @@
 - browse: a scripted agent that, when the answer is not among search's 5 matches, lists the
   tags and browses those of the top 3 matches (one call each): how many tasks it then finds,
   in how many calls and how many bytes read, against search alone.
+- start-up: loading each real spec (libyaml's C loader) and building its search tool, median of 3.
 - latency: `OperationIndex.search` in process over 1000 operations (three real specs plus
   renamed copies), p50/p95.
 """
@@ -139,6 +140,24 @@ def browse_lift() -> list[str]:
     return lines
 
 
+def start_up() -> list[str]:
+    lines = []
+    for name in sorted({task.spec for task in load_tasks()}):
+        loads, builds = [], []
+        for _ in range(3):
+            started = time.perf_counter()
+            spec = load_spec(REAL_SPECS / name)
+            loaded = time.perf_counter()
+            Search(spec, 5)
+            loads.append(loaded - started)
+            builds.append(time.perf_counter() - loaded)
+        lines.append(
+            f"{name}: {len(spec.operations)} operations, load {statistics.median(loads):.2f} s, "
+            f"search tool built in {statistics.median(builds):.2f} s"
+        )
+    return lines
+
+
 def latency(rounds: int) -> str:
     tasks = load_tasks()
     index = OperationIndex(thousand_operations())
@@ -162,7 +181,7 @@ def main() -> None:
     parser.add_argument("--show-held-out", action="store_true", help="print held-out misses too")
     parser.add_argument("--rounds", type=int, default=5000)
     args = parser.parse_args()
-    for line in relevance(args.show_held_out) + browse_lift():
+    for line in relevance(args.show_held_out) + browse_lift() + start_up():
         print(line)
     print(latency(args.rounds))
 

@@ -9,8 +9,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from mcp_server.openapi.loading import find_spec
+
 CONFIG_FILE = "config.yaml"
-SPEC_CANDIDATES = ("openapi.json", "openapi.yaml", "openapi.yml")
 
 
 class Settings(BaseModel):
@@ -43,12 +44,10 @@ class Settings(BaseModel):
 
     @property
     def spec_path(self) -> Path:
+        """`specFile`, else the one OpenAPI document in the folder (SpecError if none/several)."""
         if self.spec_file:
             return self.config_dir / self.spec_file
-        for name in SPEC_CANDIDATES:
-            if (self.config_dir / name).exists():
-                return self.config_dir / name
-        return self.config_dir / SPEC_CANDIDATES[0]
+        return find_spec(self.config_dir, ignore=(CONFIG_FILE,))
 
     @classmethod
     def load(cls, overrides: dict[str, Any]) -> Settings:

@@ -118,8 +118,9 @@ async def test_search_without_words_browses_tags_then_operations(stack: Stack) -
         listed = await session.call_tool("search", {"tag": "deployments"})
     assert not tags.is_error and not listed.is_error, (tags.content, listed.content)
     assert "deployments: 7 operations" in tags.structured_content["tags"]
-    assert "getDeployment: GET /deployments/{deploymentId}: Get a deployment's status and URL" in (
-        listed.structured_content["operations"]
+    assert (
+        "getDeployment: GET /deployments/{deploymentId}: Get a deployment's status and URL"
+        in (listed.structured_content["operations"])
     )
 
 

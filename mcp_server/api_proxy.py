@@ -106,7 +106,7 @@ class ApiProxy:
             return _refusal(refused.http_status, refused.kind, refused.message)
         try:
             operation = self._backend.operation(payload["operationId"])
-            answer = await self._backend.call(operation, params, grant.credentials)
+            answer = await self._backend.call(operation, params, grant.credentials, "execute")
         except ToolError as failed:
             return JSONResponse({"error": failed.as_dict()})
         if answer.status >= 400:

@@ -60,6 +60,8 @@ def create_app(settings: Settings) -> Starlette:
     """Build the app; raises SpecError when the mounted spec cannot be served."""
     spec = load_spec(settings.spec_path, settings.backend_url)
     metrics = Metrics(settings.mode)
+    if settings.mode == "v2":
+        metrics.record_natives(settings.natives)
     backend_client = httpx.AsyncClient(timeout=settings.backend_timeout_seconds)
     runner_client = httpx.AsyncClient()
     backend = Backend(spec, backend_client, metrics)

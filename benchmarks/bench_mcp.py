@@ -3,6 +3,8 @@
     .venv/bin/python -m benchmarks.bench_mcp [--rounds 200]   (from the repo root)
 
 (search in process, over 1000 operations, and its relevance: benchmarks/bench_search.py)
+- type check: what `typeCheck: true` adds to an execute (tsc on the code against the generated
+  declarations), for the sample spec and the largest real one (dokploy, 383 operations).
 - search over MCP: the `search` tool through the official client over real HTTP (sample spec).
 - execute over MCP: `return 1` through MCP server → sandbox runner, against the same code posted
   to the runner directly; the difference is what the MCP layer and api-proxy plumbing add.
@@ -20,7 +22,11 @@ from pathlib import Path
 
 import httpx
 
+from mcp_server.openapi.loading import load_spec
+from mcp_server.openapi.typescript import declarations
+from mcp_server.typecheck import TypeChecker, default_tsc
 from tests.integration.mcp_server.conftest import (
+    REAL_SPECS,
     SAMPLE_SPEC,
     Server,
     free_port,
@@ -54,6 +60,26 @@ async def timed(rounds: int, action: Callable[[int], Awaitable[object]]) -> list
         await action(round_number)
         timings.append(time.perf_counter() - started)
     return timings
+
+
+async def bench_type_check(rounds: int) -> list[str]:
+    tsc = default_tsc()
+    if tsc is None:
+        return ["type check: no tsc (npm ci) - skipped"]
+    cases = (
+        ("sample", SAMPLE_SPEC, "const regions = await api.listRegions();\nreturn regions.length;"),
+        ("dokploy", REAL_SPECS / "dokploy-openapi.json", "return await api.projectAll();"),
+    )
+    lines = []
+    for name, path, code in cases:
+        checker = TypeChecker(declarations(load_spec(path)), tsc)
+        try:
+            await checker.check(code)  # warm-up: the file cache
+            times = await timed(rounds, lambda _, c=checker, source=code: c.check(source))
+        finally:
+            checker.close()
+        lines.append(summary(f"type check ({name} spec)", times))
+    return lines
 
 
 async def bench_servers(rounds: int, workdir: Path) -> list[str]:
@@ -95,7 +121,10 @@ async def bench_servers(rounds: int, workdir: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--type-check-rounds", type=int, default=20)
     args = parser.parse_args()
+    for line in asyncio.run(bench_type_check(args.type_check_rounds)):
+        print(line)
     with tempfile.TemporaryDirectory() as workdir:
         for line in asyncio.run(bench_servers(args.rounds, Path(workdir))):
             print(line)

@@ -35,11 +35,15 @@ class Settings(BaseModel):
     soft_wait_seconds: float = 25.0
     execution_timeout_seconds: float = 600.0
     max_api_calls: int = 50
+    max_poll_calls: int = Field(600, description="repeated reads of one resource per execution")
+    poll_interval_seconds: float = Field(1.0, description="repeated reads are paced to one per")
     max_jobs: int = 100
     job_ttl_seconds: float = 3600.0
     max_result_bytes: int = 64_000
     max_log_bytes: int = 16_000
     search_limit: int = 5
+    type_check: bool = Field(False, description="tsc-check the code before it runs (slow)")
+    tsc_path: str | None = Field(None, description="TypeScript's tsc (default: on PATH)")
     backend_timeout_seconds: float = 30.0
 
     @property

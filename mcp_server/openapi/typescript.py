@@ -258,6 +258,11 @@ export declare class ApiError extends Error {
   /** The backend's error body. */
   readonly body: unknown;
 }
+/**
+ * Wait `ms` milliseconds (global in Code Mode). Waiting is free, and so is polling: a repeated
+ * read of the same resource is not charged to the API-call cap (it is paced to one a second).
+ */
+export declare function sleep(ms: number): Promise<void>;
 """
 
 

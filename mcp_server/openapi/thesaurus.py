@@ -118,6 +118,7 @@ THINGS: dict[str, str] = {
     "template": "template, preset, one-click",
     "deployment": "deployment, rollout, release",
     "project": "project, workspace",
+    "predicate": "am i, is there, is it, do i, does, has, have, can i, whether",
     "resource": "resource, deployed, running, workload, everything",
     "cluster": "cluster, swarm, node",
     "traefik": "traefik, proxy, reverse proxy, ingress, router",

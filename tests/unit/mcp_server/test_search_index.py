@@ -27,6 +27,9 @@ def test_the_thesaurus_meets_user_words_and_spec_words_on_concepts() -> None:
     assert "~create" in analyse("spin up a db").concepts
     assert "~usage" in analyse("how much have I used").concepts
     assert "~usage" in analyse("GetOrganizationUsage").concepts
+    # A yes/no question asks for an operation that answers one.
+    assert "~predicate" in analyse("am I behind on payments").concepts
+    assert "~predicate" in analyse("HasUnpaidInvoices").concepts
     # A noun keeps its meaning where the stemmer would merge it with the verb.
     assert "~deploy" not in analyse("deployments").concepts
     assert "~deploy" in analyse("ship it").concepts

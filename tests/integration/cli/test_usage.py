@@ -14,12 +14,12 @@ from devcluster.prometheus import Prometheus, static_job
 from tests.integration.cli.conftest import run_tool
 from tests.integration.mcp_server.conftest import (
     SAMPLE_SPEC,
-    USER_TOKEN,
     Server,
     free_port,
     mcp_server_process,
     mcp_session,
     runner_process,
+    sample_backend,
     write_config,
 )
 
@@ -39,14 +39,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, 
     tmp = tmp_path_factory.mktemp("usage")
     started: list[Server] = []
     try:
-        backend_port = free_port()
-        backend = Server(
-            "backend",
-            backend_port,
-            ["-m", "mcp_server.sample_backend", "--port", str(backend_port), "--token", USER_TOKEN],
-            tmp / "backend.log",
-            health_path="/admin/faults",
-        ).start()
+        backend = sample_backend(tmp).start()
         started.append(backend)
         v2_port = free_port()
         runner = runner_process(tmp, "runner", v2_port).start(seconds=60)

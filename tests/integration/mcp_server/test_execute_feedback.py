@@ -7,14 +7,7 @@ from pathlib import Path
 import pytest
 
 from mcp_server.typecheck import default_tsc
-from tests.integration.mcp_server.conftest import (
-    USER_TOKEN,
-    Server,
-    Stack,
-    free_port,
-    mcp_session,
-    own_v2,
-)
+from tests.integration.mcp_server.conftest import Stack, mcp_session, own_v2, sample_backend
 
 pytestmark = pytest.mark.slow
 
@@ -60,13 +53,6 @@ async def test_type_errors_are_reported_at_the_models_line_before_anything_runs(
     assert not fine.is_error, fine.content
 
 
-def _slow_backend(tmp_path: Path, build_seconds: float) -> Server:
-    port = free_port()
-    args = ["-m", "mcp_server.sample_backend", "--port", str(port), "--token", USER_TOKEN]
-    args += ["--build-seconds", str(build_seconds)]
-    return Server("slow-backend", port, args, tmp_path / "slow-backend.log", "/admin/faults")
-
-
 async def test_polling_a_two_minute_build_in_one_execute_fits_the_default_caps(
     tmp_path: Path,
 ) -> None:
@@ -84,7 +70,7 @@ async def test_polling_a_two_minute_build_in_one_execute_fits_the_default_caps(
     }
     return { status: d.status, polls };
     """
-    backend = _slow_backend(tmp_path, 120).start()
+    backend = sample_backend(tmp_path, "slow-backend", "--build-seconds", "120").start()
     try:
         with own_v2(tmp_path, "polling", backend.url) as (_, server):
             async with mcp_session(server.url) as session:

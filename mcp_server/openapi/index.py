@@ -20,64 +20,11 @@ import numpy as np
 import Stemmer
 
 from mcp_server.openapi.loading import Operation
-from mcp_server.openapi.thesaurus import CONCEPTS, INTENTS
+from mcp_server.openapi.thesaurus import CONCEPTS, INTENTS, STOPWORDS, phrases
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])|([A-Z]+)([A-Z][a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "could",
-        "do",
-        "does",
-        "for",
-        "from",
-        "have",
-        "how",
-        "i",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "please",
-        "should",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "this",
-        "to",
-        "up",
-        "using",
-        "via",
-        "want",
-        "we",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-    ]
-)
+_STOPWORDS = frozenset(phrases(STOPWORDS))
 _STEMMER = Stemmer.Stemmer("english")
 _CONCEPT_MARK = "~"
 _LONGEST_PHRASE = 3
@@ -131,9 +78,9 @@ def _phrase_tables() -> tuple[dict[tuple[str, ...], list[str]], dict[tuple[str, 
     """
     surface: dict[tuple[str, ...], list[str]] = {}
     stemmed: dict[tuple[str, ...], list[str]] = {}
-    for concept, phrases in CONCEPTS.items():
+    for concept, written in CONCEPTS.items():
         token = _CONCEPT_MARK + concept
-        for phrase in phrases:
+        for phrase in written:
             words = tuple(_words(phrase))
             for key, table in (
                 (words, surface),

@@ -10,6 +10,14 @@ Each group is its words and phrases, comma-separated; inflections are the stemme
 
 from __future__ import annotations
 
+# Words that say nothing about the task (phrases of the groups may still use them).
+STOPWORDS = (
+    "a, an, and, any, are, as, at, be, by, can, could, do, does, for, from, have, how, "
+    "i, in, into, is, it, its, me, my, of, on, or, our, please, should, so, that, the, "
+    "their, them, then, there, this, to, up, using, via, want, we, will, with, would, "
+    "you, your"
+)
+
 # What a task wants done: an operation whose own intent is another one is rarely the answer.
 INTENTS: dict[str, str] = {
     "create": (

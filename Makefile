@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := prometheus nginx-light
+APT_PACKAGES := prometheus iproute2
 PYTEST_ARGS ?=
 
 .PHONY: help deps system-packages python-deps node-deps binaries test test-unit test-e2e lint demo bench clean chart-files
@@ -17,7 +17,7 @@ help:
 
 deps: system-packages python-deps node-deps binaries
 
-# Debian packages: Prometheus (the real server the analysis queries) and nginx (the demo's traffic split).
+# Debian packages: Prometheus (the real server the analysis queries) and iproute2 (`ip netns`: the pod networks).
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -64,7 +64,7 @@ demo: deps
 	$(PY) -m demo
 
 # Speed, memory and decision-quality goals; the figures go to docs/benchmarks.md (not asserted).
-BENCHMARKS := bench_analysis bench_search bench_sandbox bench_mcp bench_sre bench_operator
+BENCHMARKS := bench_analysis bench_search bench_sandbox bench_mcp bench_sre bench_operator bench_gateway
 bench: deps
 	@for b in $(BENCHMARKS); do echo "== $$b"; $(PY) -m benchmarks.$$b || exit 1; done
 

@@ -64,7 +64,7 @@ demo: deps
 	$(PY) -m demo
 
 # Speed, memory and decision-quality goals; the figures go to docs/benchmarks.md (not asserted).
-BENCHMARKS := bench_analysis bench_sandbox bench_mcp bench_sre bench_operator bench_gateway
+BENCHMARKS := bench_analysis bench_search bench_sandbox bench_mcp bench_sre bench_operator bench_gateway
 bench: deps
 	@for b in $(BENCHMARKS); do echo "== $$b"; $(PY) -m benchmarks.$$b || exit 1; done
 

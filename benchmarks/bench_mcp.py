@@ -1,8 +1,10 @@
-"""MCP server benchmark (not a test): search latency and execute overhead, p50/p95.
+"""MCP server benchmark (not a test): search and execute latency over MCP, p50/p95.
 
     .venv/bin/python -m benchmarks.bench_mcp [--rounds 200]   (from the repo root)
 
-- search, in process: the BM25 index over 1000 operations (three real specs plus renamed copies).
+(search in process, over 1000 operations, and its relevance: benchmarks/bench_search.py)
+- type check: what `typeCheck: true` adds to an execute (tsc on the code against the generated
+  declarations), for the sample spec and the largest real one (dokploy, 383 operations).
 - search over MCP: the `search` tool through the official client over real HTTP (sample spec).
 - execute over MCP: `return 1` through MCP server → sandbox runner, against the same code posted
   to the runner directly; the difference is what the MCP layer and api-proxy plumbing add.
@@ -20,8 +22,11 @@ from pathlib import Path
 
 import httpx
 
-from mcp_server.openapi.index import OperationIndex
+from mcp_server.openapi.loading import load_spec
+from mcp_server.openapi.typescript import declarations
+from mcp_server.typecheck import TypeChecker, default_tsc
 from tests.integration.mcp_server.conftest import (
+    REAL_SPECS,
     SAMPLE_SPEC,
     Server,
     free_port,
@@ -30,7 +35,6 @@ from tests.integration.mcp_server.conftest import (
     runner_process,
     write_config,
 )
-from tests.unit.mcp_server.test_search_index import thousand_operations
 
 QUERIES = [
     "create an application from a git repository",
@@ -58,14 +62,24 @@ async def timed(rounds: int, action: Callable[[int], Awaitable[object]]) -> list
     return timings
 
 
-def bench_index(rounds: int) -> list[float]:
-    index = OperationIndex(thousand_operations())
-    timings = []
-    for round_number in range(rounds):
-        started = time.perf_counter()
-        index.search(QUERIES[round_number % len(QUERIES)], 5)
-        timings.append(time.perf_counter() - started)
-    return timings
+async def bench_type_check(rounds: int) -> list[str]:
+    tsc = default_tsc()
+    if tsc is None:
+        return ["type check: no tsc (npm ci) - skipped"]
+    cases = (
+        ("sample", SAMPLE_SPEC, "const regions = await api.listRegions();\nreturn regions.length;"),
+        ("dokploy", REAL_SPECS / "dokploy-openapi.json", "return await api.projectAll();"),
+    )
+    lines = []
+    for name, path, code in cases:
+        checker = TypeChecker(declarations(load_spec(path)), tsc)
+        try:
+            await checker.check(code)  # warm-up: the file cache
+            times = await timed(rounds, lambda _, c=checker, source=code: c.check(source))
+        finally:
+            checker.close()
+        lines.append(summary(f"type check ({name} spec)", times))
+    return lines
 
 
 async def bench_servers(rounds: int, workdir: Path) -> list[str]:
@@ -107,8 +121,10 @@ async def bench_servers(rounds: int, workdir: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--type-check-rounds", type=int, default=20)
     args = parser.parse_args()
-    print(summary("search index, 1000 operations", bench_index(args.rounds * 5)))
+    for line in asyncio.run(bench_type_check(args.type_check_rounds)):
+        print(line)
     with tempfile.TemporaryDirectory() as workdir:
         for line in asyncio.run(bench_servers(args.rounds, Path(workdir))):
             print(line)

@@ -19,10 +19,10 @@ from tests.integration.mcp_server.conftest import (
     NATIVES,
     SAMPLE_SPEC,
     USER_TOKEN,
-    Server,
     free_port,
     mcp_server_process,
     runner_process,
+    sample_backend,
     write_config,
 )
 
@@ -42,15 +42,9 @@ def run(script: str, url: str, *flags: str) -> str:
 
 
 def bench(workdir: Path, requests: int, concurrency: int) -> list[str]:
-    backend_port, mcp_port = free_port(), free_port()
-    backend = Server(
-        "backend",
-        backend_port,
-        ["-m", "mcp_server.sample_backend", "--port", str(backend_port), "--token", USER_TOKEN],
-        workdir / "backend.log",
-        health_path="/admin/faults",
-    )
-    started = [backend.start()]
+    mcp_port = free_port()
+    backend = sample_backend(workdir).start()
+    started = [backend]
     try:
         runner = runner_process(workdir, "runner", mcp_port).start(seconds=60)
         started.append(runner)

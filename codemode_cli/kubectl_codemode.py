@@ -7,6 +7,7 @@ Each control does exactly what docs/resource.md does with plain kubectl (the
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -17,8 +18,9 @@ from rich.console import Console
 from rich.live import Live
 
 from codemode_cli.controls import DONE, REQUESTS, phase, refusal
-from codemode_cli.rollouts import RolloutError, Rollouts
-from codemode_cli.views import rollouts_table, status_view
+from codemode_cli.rollouts import RolloutError, Rollouts, context_namespace
+from codemode_cli.usage import PrometheusQueries, UsageError, time_range, usage_report
+from codemode_cli.views import rollouts_table, status_view, usage_view
 
 PAUSES = {"pause": True, "resume": False}
 DONE_MESSAGES = {"pause": "paused", "resume": "resumed"}
@@ -47,6 +49,21 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument(
         "--timeout", type=float, default=86400.0, help="stop watching after this many seconds"
     )
+    usage = commands.add_parser(
+        "usage", parents=[flags], help="the week-one usage table of the namespace's MCP servers"
+    )
+    usage.add_argument("--since", default="7d", help="length of the range (7d, 24h, 90m)")
+    usage.add_argument("--until", help="end of the range, ISO time (default: now)")
+    usage.add_argument(
+        "--prometheus",
+        default=os.environ.get("CODEMODE_PROMETHEUS_URL"),
+        help="Prometheus URL (default: $CODEMODE_PROMETHEUS_URL, else the namespace's rollout's)",
+    )
+    usage.add_argument(
+        "--selector", help='label matchers of the MCP series (default: namespace="<namespace>")'
+    )
+    usage.add_argument("--top", type=int, default=10, help="promotion candidates shown")
+    usage.add_argument("--json", action="store_true", help="the report as one JSON object")
     for control in (*REQUESTS, *PAUSES):
         commands.add_parser(control, parents=[flags], help=f"{control} a rollout").add_argument(
             "name"
@@ -87,14 +104,42 @@ def _control(rollouts: Rollouts, command: str, name: str) -> None:
         print(f'cmr "{name}" {command} requested (the operator records it in status.lastRequest)')
 
 
+def _usage(args: argparse.Namespace, kubeconfig: str | None, out: Console) -> None:
+    namespace = getattr(args, "namespace", None) or context_namespace(kubeconfig)
+    address = args.prometheus
+    if not address:
+        found = Rollouts(kubeconfig, namespace).list()
+        addresses = [
+            ((r.get("spec", {}).get("analysis") or {}).get("prometheus") or {}).get("address")
+            for r in found
+        ]
+        address = next((a for a in addresses if a), None)
+        if not address:
+            raise UsageError(
+                f'no --prometheus given and no cmr in namespace "{namespace}" names one'
+            )
+    start, end = time_range(args.since, args.until)
+    selector = args.selector if args.selector is not None else f'namespace="{namespace}"'
+    report = usage_report(
+        PrometheusQueries(address, end), namespace, start, end, selector, args.top
+    )
+    if args.json:
+        print(json.dumps(report.as_dict()))
+    else:
+        # Piped or in a Job's log, rich would fold the table at 80 columns.
+        wide = out if out.is_terminal else Console(width=160)
+        wide.print(usage_view(report))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = Console()
+    kubeconfig = getattr(args, "kubeconfig", None) or os.environ.get("KUBECONFIG")
     try:
-        rollouts = Rollouts(
-            getattr(args, "kubeconfig", None) or os.environ.get("KUBECONFIG"),
-            getattr(args, "namespace", None),
-        )
+        if args.command == "usage":
+            _usage(args, kubeconfig, out)
+            return 0
+        rollouts = Rollouts(kubeconfig, getattr(args, "namespace", None))
         if args.command == "get":
             found = rollouts.list(args.all_namespaces)
             if not found:
@@ -107,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             out.print(status_view(rollouts.get(args.name)))
         else:
             _control(rollouts, args.command, args.name)
-    except RolloutError as exc:
+    except (RolloutError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except (ApiException, ConfigException) as exc:

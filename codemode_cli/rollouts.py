@@ -16,7 +16,7 @@ class RolloutError(Exception):
     """A message for the person at the terminal; the plugin exits non-zero with it."""
 
 
-def _context_namespace(kubeconfig: str | None) -> str:
+def context_namespace(kubeconfig: str | None) -> str:
     try:
         _, active = config.list_kube_config_contexts(config_file=kubeconfig)
     except ConfigException:
@@ -30,7 +30,7 @@ class Rollouts:
     def __init__(self, kubeconfig: str | None, namespace: str | None) -> None:
         try:
             config.load_kube_config(config_file=kubeconfig)
-            self.namespace = namespace or _context_namespace(kubeconfig)
+            self.namespace = namespace or context_namespace(kubeconfig)
         except ConfigException:
             if kubeconfig:
                 raise

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from codemode_cli.controls import phase
+from codemode_cli.usage import KINDS, UsageReport
 
 PHASE_STYLES = {
     "Progressing": "cyan",
@@ -143,3 +144,50 @@ def status_view(rollout: dict[str, Any]) -> RenderableType:
             )
         )
     return Group(*parts)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part} {part / whole:.0%}" if whole else str(part)
+
+
+def _plain_table(columns: tuple[str, ...]) -> Table:
+    """kubectl's look: upper-case headers, no box, numbers right-aligned, nothing wrapped."""
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for position, column in enumerate(columns):
+        table.add_column(column, no_wrap=True, justify="left" if position == 0 else "right")
+    return table
+
+
+def usage_view(report: UsageReport) -> RenderableType:
+    """The seed's week-one table: per version the tool-call mix, ApiError rate, wall-timeouts;
+    then the native-promotion candidates."""
+    span = report.end - report.start
+    title = Text(
+        f'Usage in namespace "{report.namespace}", {report.start:%Y-%m-%d %H:%M} to '
+        f"{report.end:%Y-%m-%d %H:%M} UTC ({span.total_seconds() / 3600:.1f} h)",
+        style="bold",
+    )
+    table = _plain_table(
+        ("VERSION", "CALLS", *(kind.upper() for kind in KINDS), "APIERROR-RATE", "WALL-TIMEOUTS")
+    )
+    for usage in report.versions:
+        rate = usage.api_error_rate
+        table.add_row(
+            usage.version,
+            str(usage.calls),
+            *(_share(usage.by_kind.get(kind, 0), usage.calls) for kind in KINDS),
+            "-" if rate is None else f"{rate:.1%}",
+            str(usage.wall_timeouts),
+        )
+    if not report.versions:
+        return Group(title, Text("no MCP tool calls in this range and namespace"))
+    heading = Text(
+        "Native-promotion candidates (v2: called most through execute, not natives)",
+        style="bold",
+    )
+    if not report.candidates:
+        return Group(title, table, Text(""), heading, Text("no calls through execute"))
+    candidates = _plain_table(("OPERATION", "CALLS-THROUGH-EXECUTE", "OF-WHICH-4XX"))
+    for candidate in report.candidates:
+        candidates.add_row(candidate.operation, str(candidate.calls), str(candidate.client_errors))
+    return Group(title, table, Text(""), heading, candidates)

@@ -20,7 +20,7 @@ from mcp_server.backend import Backend
 from mcp_server.mcp_tools import ToolDispatcher
 from mcp_server.metrics import Metrics
 from mcp_server.openapi.loading import ApiSpec, load_spec
-from mcp_server.openapi.typescript import runtime_client
+from mcp_server.openapi.typescript import declarations, runtime_client
 from mcp_server.sandbox import SandboxRunner
 from mcp_server.settings import Settings
 from mcp_server.tools.base import ToolDefinition, schema_of
@@ -29,6 +29,7 @@ from mcp_server.tools.execute import Execute, ExecutionResult
 from mcp_server.tools.jobs import JobRegistry, PollJob
 from mcp_server.tools.natives import native_tools
 from mcp_server.tools.search import Search
+from mcp_server.typecheck import TypeChecker, default_tsc
 
 _INSTRUCTIONS = {
     "v2": "Code Mode: use `search` to find API operations, then `execute` TypeScript calling "
@@ -44,10 +45,11 @@ def _tools(
     runner: SandboxRunner,
     tokens: CapabilityTokens,
     jobs: JobRegistry,
+    checker: TypeChecker | None,
 ) -> list[ToolDefinition]:
     if settings.mode == "v1":
         return classic_tools(backend)
-    execute = Execute(settings, runner, tokens, jobs, runtime_client(spec))
+    execute = Execute(settings, runner, tokens, jobs, runtime_client(spec), checker)
     return [
         Search(spec, settings.search_limit).tool(),
         execute.tool(),
@@ -56,18 +58,32 @@ def _tools(
     ]
 
 
+def _type_checker(settings: Settings, spec: ApiSpec) -> TypeChecker | None:
+    if settings.mode != "v2" or not settings.type_check:
+        return None
+    tsc = settings.tsc_path or default_tsc()
+    if tsc is None:
+        raise ValueError("typeCheck is on but no tsc was found: install TypeScript or set tscPath")
+    return TypeChecker(declarations(spec), tsc)
+
+
 def create_app(settings: Settings) -> Starlette:
     """Build the app; raises SpecError when the mounted spec cannot be served."""
     spec = load_spec(settings.spec_path, settings.backend_url)
     metrics = Metrics(settings.mode)
+    if settings.mode == "v2":
+        metrics.record_natives(settings.natives)
     backend_client = httpx.AsyncClient(timeout=settings.backend_timeout_seconds)
     runner_client = httpx.AsyncClient()
     backend = Backend(spec, backend_client, metrics)
-    tokens = CapabilityTokens()
+    tokens = CapabilityTokens(settings.poll_interval_seconds)
     jobs = JobRegistry(settings.max_jobs, settings.job_ttl_seconds)
     runner = SandboxRunner(settings.sandbox_url, runner_client)
+    checker = _type_checker(settings, spec)
     dispatcher = ToolDispatcher(
-        _tools(settings, spec, backend, runner, tokens, jobs), metrics, settings.forward_headers
+        _tools(settings, spec, backend, runner, tokens, jobs, checker),
+        metrics,
+        settings.forward_headers,
     )
     session_manager = StreamableHTTPSessionManager(
         app=dispatcher.server(f"{spec.title} ({settings.mode})", _INSTRUCTIONS[settings.mode]),
@@ -102,6 +118,8 @@ def create_app(settings: Settings) -> Starlette:
                 yield
             finally:
                 jobs.cancel_all()
+                if checker is not None:
+                    checker.close()
                 await backend_client.aclose()
                 await runner_client.aclose()
 

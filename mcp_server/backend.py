@@ -90,9 +90,13 @@ class Backend:
         return operation
 
     async def call(
-        self, operation: Operation, params: Mapping[str, Any], credentials: Credentials
+        self, operation: Operation, params: Mapping[str, Any], credentials: Credentials, via: str
     ) -> BackendAnswer:
-        """Make the call; raise ToolError(infra) when there is no answer or a 5xx."""
+        """Make the call; raise ToolError(infra) when there is no answer or a 5xx.
+
+        `via` says who asked (`execute`, `native`, `tool`): the usage report's promotion
+        candidates are the operations called most through execute.
+        """
         path, query, headers, body = _request_parts(operation, params)
         try:
             response = await self._client.request(
@@ -103,13 +107,13 @@ class Backend:
                 json=body,
             )
         except httpx.HTTPError as exc:
-            self._metrics.record_api_call(operation.name, None)
+            self._metrics.record_api_call(operation.name, None, via)
             raise ToolError(
                 ErrorKind.INFRA,
                 f"backend unreachable for {operation.name}: {type(exc).__name__}",
                 operationId=operation.name,
             ) from exc
-        self._metrics.record_api_call(operation.name, response.status_code)
+        self._metrics.record_api_call(operation.name, response.status_code, via)
         try:
             payload: Any = response.json() if response.content else None
         except ValueError:
@@ -125,10 +129,10 @@ class Backend:
         return answer
 
     async def call_or_raise(
-        self, operation: Operation, params: Mapping[str, Any], credentials: Credentials
+        self, operation: Operation, params: Mapping[str, Any], credentials: Credentials, via: str
     ) -> Any:
         """For direct tools: a 4xx becomes ToolError(api) carrying the backend's message."""
-        answer = await self.call(operation, params, credentials)
+        answer = await self.call(operation, params, credentials, via)
         if answer.status >= 400:
             raise ToolError(
                 ErrorKind.API,

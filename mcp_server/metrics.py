@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from mcp_server.errors import ErrorKind
 
@@ -32,14 +34,20 @@ class Metrics:
         )
         self.api_calls = Counter(
             "mcp_api_calls_total",
-            "Backend operation calls (proxy, natives, classic)",
-            ["version", "operation", "status_class"],
+            "Backend operation calls; via: execute (the api-proxy), native or tool (v1)",
+            ["version", "operation", "status_class", "via"],
             registry=self.registry,
         )
         self.api_errors = Counter(
             "mcp_api_errors_total",
             "Backend 4xx answers surfaced as ApiError",
             ["version", "operation"],
+            registry=self.registry,
+        )
+        self.native_tools = Gauge(
+            "mcp_native_tool_info",
+            "1 for each operation this server exposes as a native tool",
+            ["version", "tool"],
             registry=self.registry,
         )
         self.wall_timeouts = Counter(
@@ -56,8 +64,12 @@ class Metrics:
         if kind is ErrorKind.TIMEOUT:
             self.wall_timeouts.labels(self.version).inc()
 
-    def record_api_call(self, operation: str, status: int | None) -> None:
+    def record_natives(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.native_tools.labels(self.version, name).set(1)
+
+    def record_api_call(self, operation: str, status: int | None, via: str) -> None:
         status_class = "unreachable" if status is None else f"{status // 100}xx"
-        self.api_calls.labels(self.version, operation, status_class).inc()
+        self.api_calls.labels(self.version, operation, status_class, via).inc()
         if status is not None and 400 <= status < 500:
             self.api_errors.labels(self.version, operation).inc()

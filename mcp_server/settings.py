@@ -9,8 +9,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from mcp_server.openapi.loading import find_spec
+
 CONFIG_FILE = "config.yaml"
-SPEC_CANDIDATES = ("openapi.json", "openapi.yaml", "openapi.yml")
 
 
 class Settings(BaseModel):
@@ -34,21 +35,23 @@ class Settings(BaseModel):
     soft_wait_seconds: float = 25.0
     execution_timeout_seconds: float = 600.0
     max_api_calls: int = 50
+    max_poll_calls: int = Field(600, description="repeated reads of one resource per execution")
+    poll_interval_seconds: float = Field(1.0, description="repeated reads are paced to one per")
     max_jobs: int = 100
     job_ttl_seconds: float = 3600.0
     max_result_bytes: int = 64_000
     max_log_bytes: int = 16_000
     search_limit: int = 5
+    type_check: bool = Field(False, description="tsc-check the code before it runs (slow)")
+    tsc_path: str | None = Field(None, description="TypeScript's tsc (default: on PATH)")
     backend_timeout_seconds: float = 30.0
 
     @property
     def spec_path(self) -> Path:
+        """`specFile`, else the one OpenAPI document in the folder (SpecError if none/several)."""
         if self.spec_file:
             return self.config_dir / self.spec_file
-        for name in SPEC_CANDIDATES:
-            if (self.config_dir / name).exists():
-                return self.config_dir / name
-        return self.config_dir / SPEC_CANDIDATES[0]
+        return find_spec(self.config_dir, ignore=(CONFIG_FILE,))
 
     @classmethod
     def load(cls, overrides: dict[str, Any]) -> Settings:

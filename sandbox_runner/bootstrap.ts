@@ -32,6 +32,12 @@ const writeSync = stdout.writeSync;
 const encoder = new TextEncoder();
 const encode = TextEncoder.prototype.encode;
 const apply = Reflect.apply;
+const realSetTimeout = globalThis.setTimeout;
+const split = String.prototype.split;
+const execPattern = RegExp.prototype.exec;
+// Where the model's code is: its module wraps it in one line (`export default async function`).
+const WRAPPER_LINES = 1;
+const LOCATION = /^(\d+):(\d+)/;
 const kindOf = new WeakMap<object, ErrorKind>();
 const getKind = WeakMap.prototype.get;
 const setKind = WeakMap.prototype.set;
@@ -67,8 +73,8 @@ function proxyError(message: string): Error {
   return brand(error, "infra");
 }
 
-function callLimitError(limit: number): Error {
-  const error = new Error(`this execution may make at most ${limit} API calls`);
+function callLimitError(limit: number, message?: string): Error {
+  const error = new Error(message ?? `this execution may make at most ${limit} API calls`);
   error.name = "ApiCallLimitError";
   return brand(error, "user");
 }
@@ -118,7 +124,16 @@ async function main(): Promise<void> {
     } catch (error) {
       throw proxyError(`api-proxy unreachable: ${(error as Error).message}`);
     }
-    if (response.status === 429) throw callLimitError(job.maxApiCalls);
+    if (response.status === 429) {
+      // The api-proxy keeps the caps (calls, and polls apart from them) and says which was hit.
+      let said: string | undefined;
+      try {
+        said = parse(await response.text())?.error?.message;
+      } catch {
+        said = undefined;
+      }
+      throw callLimitError(job.maxApiCalls, typeof said === "string" ? said : undefined);
+    }
     if (response.status === 401) throw proxyError("api-proxy rejected the capability token");
     if (!response.ok) throw proxyError(`api-proxy answered HTTP ${response.status}`);
     let answer: { status?: number; body?: unknown; error?: { kind?: string; message?: string } };
@@ -138,13 +153,47 @@ async function main(): Promise<void> {
   const mediaType = job.language === "javascript" ? "application/javascript" : "application/typescript";
   const moduleUrl = (source: string, type: string): string =>
     `data:${type},` + encodeURIComponent(source);
+  const userUrl = moduleUrl(`export default async function (api) {\n${job.code}\n}`, mediaType);
+  const codeLines: string[] = apply(split, job.code, ["\n"]);
+  // "…at data:application/typescript,export%20…:3:11" becomes "line 2, column 11" of the
+  // model's code (Deno names the module by its whole URL-encoded source, wrapper included).
+  type Place = { line: number; column: number };
+  const locate = (text: string): { text: string; at?: Place } => {
+    const parts: string[] = apply(split, text, [userUrl + ":"]);
+    let out = parts[0];
+    let at: Place | undefined;
+    for (let i = 1; i < parts.length; i++) {
+      const found = apply(execPattern, LOCATION, [parts[i]]) as RegExpExecArray | null;
+      if (!found) {
+        out += userUrl + ":" + parts[i];
+        continue;
+      }
+      const place = { line: Math.max(1, Number(found[1]) - WRAPPER_LINES), column: Number(found[2]) };
+      at ??= place;
+      out += `line ${place.line}, column ${place.column}` + parts[i].slice(found[0].length);
+    }
+    return { text: out, at };
+  };
   const describe = (error: unknown): Record<string, unknown> => {
     const isObject = typeof error === "object" && error !== null;
     const kind: ErrorKind = (isObject && apply(getKind, kindOf, [error])) || "user";
+    let name = isObject ? String((error as Error).name ?? "Error") : "Error";
+    let message = String(isObject ? (error as Error).message : error);
+    const { text, at } = kind === "user" ? locate(message) : { text: message, at: undefined };
+    if (at !== undefined && text.startsWith("SyntaxError: ")) {
+      // Deno reports code that does not parse as a TypeError wrapping a SyntaxError, with a code
+      // frame numbered by the wrapped module: keep the headline, show the model's own line.
+      name = "SyntaxError";
+      const headline: string = apply(split, text.slice("SyntaxError: ".length), ["\n"])[0];
+      const source = codeLines[at.line - 1] ?? "";
+      message = `${headline} at line ${at.line}, column ${at.column}\n  ${at.line} | ${source.trim()}`;
+    } else {
+      message = text;
+    }
     const details: Record<string, unknown> = {
       kind,
-      name: isObject ? String((error as Error).name ?? "Error") : "Error",
-      message: String(isObject ? (error as Error).message : error).slice(0, 4000),
+      name,
+      message: message.slice(0, 4000),
     };
     if (error instanceof ApiError && kind === "api") {
       details.status = error.status;
@@ -178,12 +227,15 @@ async function main(): Promise<void> {
         : (params?: unknown) => call(name, params);
     const api = typeof factory === "function" ? factory(call) : new Proxy({}, { get: operation });
     Object.defineProperty(globalThis, "ApiError", { value: ApiError });
+    // Waiting is free: `await sleep(2000)` between polls (repeated reads are not API calls).
+    Object.defineProperty(globalThis, "sleep", {
+      value: (ms: number): Promise<void> =>
+        new Promise((resolve) => apply(realSetTimeout, globalThis, [resolve, Math.max(0, Number(ms) || 0)])),
+    });
     Deno.exit = () => {
       throw new Error("Deno.exit is not available in the sandbox");
     };
-    const userModule = await import(
-      moduleUrl(`export default async function (api) {\n${job.code}\n}`, mediaType)
-    );
+    const userModule = await import(userUrl);
     const result = await userModule.default(api);
     let text: string = stringify(result) ?? "null";
     let resultTruncated = false;

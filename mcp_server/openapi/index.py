@@ -1,113 +1,151 @@
-"""Search index over operations: BM25 over weighted fields, built once when the spec loads.
+"""Search index over operations: BM25 (bm25s) per field, Snowball stems and the domain's concepts.
 
-Queries are plain task descriptions ("remove a custom domain"), so tokens are camelCase-split,
-lightly stemmed and expanded with a few verb synonyms the APIs spell differently.
+Queries are plain task descriptions ("nuke the redis db"), so text is camelCase-split, stemmed
+with the Snowball English stemmer (PyStemmer) and each word or phrase of the thesaurus adds its
+concept token (`~delete`), in operations and queries alike. Each field (operationId, summary,
+tags, path, parameter and body field names, description) is its own BM25 index, so a long
+description cannot drown a short operationId; a query's score is the weighted sum over fields.
+Everything is built once, when the spec loads.
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 import re
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import bm25s
+import numpy as np
+import Stemmer
+
 from mcp_server.openapi.loading import Operation
+from mcp_server.openapi.thesaurus import CONCEPTS, INTENTS, STOPWORDS, phrases
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])|([A-Z]+)([A-Z][a-z])")
-_TOKEN = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset(
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(phrases(STOPWORDS))
+_STEMMER = Stemmer.Stemmer("english")
+_CONCEPT_MARK = "~"
+_LONGEST_PHRASE = 3
+
+# How much a match in each field counts: the operationId says what an operation does.
+FIELD_WEIGHTS: dict[str, float] = {
+    "name": 3.0,
+    "summary": 2.0,
+    "tags": 1.0,
+    "path": 1.0,
+    "fields": 0.6,
+    "doc": 0.5,
+}
+# A query word the thesaurus knows counts through its concept ("nuke" meets "remove"); the word
+# itself adds this much, so that the spec's own word still wins a tie.
+KNOWN_WORD_WEIGHT = 0.6
+# An operation whose own intent (its operationId's verb, or its method's) is none of the query's
+# intents keeps this share of its score: "add an env var" is not `deleteEnv`.
+INTENT_MISMATCH = 0.6
+
+
+_DETERMINERS = frozenset(
     [
         "a",
         "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "i",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "please",
         "the",
-        "their",
-        "them",
-        "then",
-        "this",
-        "to",
-        "up",
-        "using",
-        "via",
-        "we",
-        "with",
-        "you",
+        "my",
+        "our",
         "your",
+        "this",
+        "that",
+        "these",
+        "those",
+        "its",
+        "their",
+        "some",
     ]
 )
-# Verbs and nouns that name the same intent differently across APIs; expansion weight is lower.
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "remov": ("delet",),
-    "delet": ("remov",),
-    "add": ("creat",),
-    "creat": ("add", "new"),
-    "new": ("creat",),
-    "make": ("creat",),
-    "show": ("get", "list"),
-    "fetch": ("get",),
-    "read": ("get",),
-    "all": ("list",),
-    "chang": ("updat",),
-    "edit": ("updat",),
-    "modifi": ("updat",),
-    "set": ("updat",),
-    "env": ("environ", "variabl", "var"),
-    "var": ("variabl", "env"),
-    "variabl": ("var", "env"),
-    "url": ("domain",),
-    "domain": ("url",),
-    "log": ("logs",),
-    "kill": ("stop", "cancel"),
-    "abort": ("cancel",),
-    "redeploy": ("deploy",),
-    "ship": ("deploy",),
-    "releas": ("deploy",),
-    "app": ("applic", "project"),
-    "applic": ("app",),
-    "build": ("job",),
-}
-_FIELD_WEIGHTS = {"name": 3.0, "summary": 2.0, "tags": 1.5, "path": 1.5, "params": 1.0, "doc": 1.0}
-_K1 = 1.2
-_B = 0.75
-_SYNONYM_WEIGHT = 0.4
 
 
-def _stem(word: str) -> str:
-    """Plural, then one verb/noun suffix, then a final e: create/created/creates → creat."""
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-        word = word[:-1]
-    for suffix in ("ment", "ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word[:-1] if word.endswith("e") and len(word) > 4 else word
+def _words(text: str) -> list[str]:
+    spaced = _CAMEL.sub(lambda m: f"{m.group(1) or m.group(3)} {m.group(2) or m.group(4)}", text)
+    return _WORD.findall(spaced.lower())
+
+
+def _phrase_tables() -> tuple[dict[tuple[str, ...], list[str]], dict[tuple[str, ...], list[str]]]:
+    """Phrases as written (and their plural), then by stems for the other inflections.
+
+    Written forms win so that a noun keeps its own meaning where the stemmer would merge it
+    with a verb ("deployments" is the thing, "deploying" the intent).
+    """
+    surface: dict[tuple[str, ...], list[str]] = {}
+    stemmed: dict[tuple[str, ...], list[str]] = {}
+    for concept, written in CONCEPTS.items():
+        token = _CONCEPT_MARK + concept
+        for phrase in written:
+            words = tuple(_words(phrase))
+            for key, table in (
+                (words, surface),
+                ((*words[:-1], words[-1] + "s"), surface),
+                (tuple(_STEMMER.stemWords(list(words))), stemmed),
+            ):
+                if token not in table.setdefault(key, []):
+                    table[key].append(token)
+    return surface, stemmed
+
+
+_SURFACE, _STEMMED = _phrase_tables()
+
+
+@dataclass(frozen=True)
+class Terms:
+    words: list[str]  # stems that are not stopwords
+    concepts: list[str]  # `~concept` tokens of the thesaurus
+    known: frozenset[str]  # the stems that carried a concept
+
+
+def analyse(text: str) -> Terms:
+    """Stems without stopwords, and the concepts of the thesaurus' words and phrases in `text`."""
+    words = [word for word in _words(text) if word not in _DETERMINERS]
+    stems = _STEMMER.stemWords(words)
+    concepts: list[str] = []
+    known: set[str] = set()
+    start = 0
+    while start < len(words):
+        for length in range(min(_LONGEST_PHRASE, len(words) - start), 0, -1):
+            span = tuple(words[start : start + length])
+            found = (
+                _SURFACE.get(span)
+                or _STEMMED.get(tuple(stems[start : start + length]))
+                or (_SURFACE.get(("".join(span),)) if length == 2 else None)  # "re deploy"
+                or (["~identifier"] if span[0].isdigit() else None)  # "team 3": by id
+            )
+            if found:
+                concepts += found
+                known.update(stems[start : start + length])
+                break
+        else:
+            length = 1
+        start += length
+    # Words run together as specs write them: "docker image" meets `createDockerimageApplication`.
+    joined = _STEMMER.stemWords([a + b for a, b in itertools.pairwise(words)])
+    kept = [stem for stem in stems if stem not in _STOPWORDS]
+    return Terms(kept + joined, concepts, frozenset(known))
 
 
 def tokenize(text: str) -> list[str]:
-    spaced = _CAMEL.sub(lambda m: f"{m.group(1) or m.group(3)} {m.group(2) or m.group(4)}", text)
-    return [_stem(word) for word in _TOKEN.findall(spaced.lower()) if word not in _STOPWORDS]
+    """The words of `text` as the index sees them (stemmed, camelCase split, no stopwords)."""
+    return analyse(text).words
+
+
+def _document_fields(operation: Operation) -> dict[str, Iterable[str]]:
+    return {
+        "name": [operation.name],
+        # Without a summary the operationId is the summary, so such specs are not outranked.
+        "summary": [operation.summary or operation.name],
+        "tags": operation.tags,
+        "path": [operation.path],
+        "fields": [param.name for param in operation.parameters] + list(operation.body_fields),
+        "doc": [operation.description],
+    }
 
 
 @dataclass(frozen=True)
@@ -116,58 +154,77 @@ class Hit:
     score: float
 
 
+class _FieldIndex:
+    """One field of every operation as a bm25s index (None when the field is empty everywhere)."""
+
+    def __init__(self, documents: list[list[str]]) -> None:
+        self._bm25: bm25s.BM25 | None = None
+        if any(documents):
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(documents, show_progress=False)
+
+    def scores(self, tokens: list[str]) -> np.ndarray | None:
+        if self._bm25 is None:
+            return None
+        ids = self._bm25.get_tokens_ids(tokens)
+        return self._bm25.get_scores_from_ids(ids) if ids else None
+
+
+def _field_tokens(field: str, texts: Iterable[str]) -> list[str]:
+    tokens: list[str] = []
+    for text in texts:
+        terms = analyse(text)
+        tokens += terms.words + terms.concepts
+    # Short fields say what an operation is, once: `getServerServerMetrics` is not more "server".
+    return tokens if field == "doc" else list(dict.fromkeys(tokens))
+
+
 class OperationIndex:
     def __init__(self, operations: Sequence[Operation]) -> None:
         self._operations = tuple(operations)
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        lengths: list[float] = []
-        for position, operation in enumerate(self._operations):
-            weighted = self._weighted_terms(operation)
-            lengths.append(sum(weighted.values()))
-            for term, weight in weighted.items():
-                self._postings[term].append((position, weight))
-        average = (sum(lengths) / len(lengths)) if lengths else 1.0
-        self._norms = [_K1 * (1 - _B + _B * length / average) for length in lengths]
-        total = len(self._operations)
-        self._idf = {
-            term: math.log(1 + (total - len(docs) + 0.5) / (len(docs) + 0.5))
-            for term, docs in self._postings.items()
-        }
-
-    @staticmethod
-    def _weighted_terms(operation: Operation) -> Counter[str]:
-        fields: dict[str, Iterable[str]] = {
-            "name": [operation.name],
-            "summary": [operation.summary],
-            "tags": operation.tags,
-            "path": [operation.path],
-            "params": [param.name for param in operation.parameters],
-            "doc": [operation.description],
-        }
-        weighted: Counter[str] = Counter()
-        for field, texts in fields.items():
-            for text in texts:
-                for token in tokenize(text):
-                    weighted[token] += _FIELD_WEIGHTS[field]
-        return weighted
-
-    def _query_terms(self, query: str) -> dict[str, float]:
-        terms: dict[str, float] = {}
-        for token in tokenize(query):
-            terms[token] = terms.get(token, 0.0) + 1.0
-            for synonym in _SYNONYMS.get(token, ()):
-                terms.setdefault(synonym, _SYNONYM_WEIGHT)
-        return terms
+        documents: dict[str, list[list[str]]] = {field: [] for field in FIELD_WEIGHTS}
+        for operation in self._operations:
+            for field, texts in _document_fields(operation).items():
+                documents[field].append(_field_tokens(field, texts))
+        self._fields = {field: _FieldIndex(docs) for field, docs in documents.items()}
+        self._intents = {intent: np.zeros(len(operations), dtype=bool) for intent in INTENTS}
+        for n, operation in enumerate(self._operations):
+            for intent in _intents_of(operation):
+                self._intents[intent][n] = True
+        self._has_intent = np.logical_or.reduce(list(self._intents.values()))
+        names = [operation.name for operation in self._operations]
+        self._name_order = np.argsort(np.argsort(names, kind="stable"), kind="stable")
 
     def search(self, query: str, limit: int = 5) -> list[Hit]:
-        scores: dict[int, float] = defaultdict(float)
-        for term, query_weight in self._query_terms(query).items():
-            idf = self._idf.get(term)
-            if idf is None:
-                continue
-            for position, tf in self._postings[term]:
-                scores[position] += (
-                    query_weight * idf * tf * (_K1 + 1) / (tf + self._norms[position])
-                )
-        best = sorted(scores.items(), key=lambda item: (-item[1], self._operations[item[0]].name))
-        return [Hit(self._operations[position], score) for position, score in best[:limit]]
+        terms = analyse(query)
+        # A word the thesaurus knows is matched through its concept; as itself it only breaks ties.
+        words = list(dict.fromkeys(terms.words))
+        groups = (
+            ([w for w in words if w not in terms.known] + list(dict.fromkeys(terms.concepts)), 1.0),
+            ([w for w in words if w in terms.known], KNOWN_WORD_WEIGHT),
+        )
+        total = np.zeros(len(self._operations), dtype=np.float32)
+        for field, index in self._fields.items():
+            for tokens, weight in groups:
+                scores = index.scores(tokens)
+                if scores is not None:
+                    total += (FIELD_WEIGHTS[field] * weight) * scores
+        wanted = [self._intents[c[1:]] for c in terms.concepts if c[1:] in self._intents]
+        if wanted:
+            total[self._has_intent & ~np.logical_or.reduce(wanted)] *= INTENT_MISMATCH
+        matched = np.flatnonzero(total > 0)
+        # Best score first; equal scores in operationId order, so results are deterministic.
+        best = matched[np.lexsort((self._name_order[matched], -total[matched]))][:limit]
+        return [Hit(self._operations[n], float(total[n])) for n in best]
+
+
+def _intents_of(operation: Operation) -> set[str]:
+    """The verbs of the operationId; else what its method says (DELETE deletes, GET reads)."""
+    named = {c[1:] for c in analyse(operation.name).concepts if c[1:] in INTENTS}
+    named |= {"delete": {"delete"}, "put": {"update"}, "patch": {"update"}}.get(
+        operation.method, set()
+    )
+    if not named and operation.method == "get":
+        named = {"get"}
+    # Reading one and reading many are one intent here ("list swarm nodes" is `swarmGetNodes`).
+    return named | {"get", "list"} if named & {"get", "list"} else named

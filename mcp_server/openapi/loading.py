@@ -53,6 +53,7 @@ class Operation:
     body_required: bool = False
     response_schema: Schema | None = None
     deprecated: bool = False
+    body_fields: tuple[str, ...] = ()  # top-level property names of the request body
 
     @property
     def doc(self) -> str:
@@ -95,10 +96,55 @@ def to_identifier(operation_id: str) -> str | None:
     return name if _IDENTIFIER.match(name) else None
 
 
+# libyaml's C parser: koyeb's 1.3 MB spec loads in 0.25 s instead of 2.2 s.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SPEC_SUFFIXES = (".json", ".yaml", ".yml")
+# A top-level `openapi:` in YAML, or `"openapi":` in JSON (pretty or minified).
+_OPENAPI_KEY = re.compile(r"""(^|[{,])\s*["']?(openapi|swagger)["']?\s*:""", re.MULTILINE)
+_HEAD_BYTES = 65536
+
+
+def find_spec(folder: Path, ignore: tuple[str, ...] = ()) -> Path:
+    """The one OpenAPI document (*.json, *.yaml, *.yml) in `folder`, whatever its name.
+
+    Files in `ignore` (config.yaml) and hidden ones (a ConfigMap's `..data`) are not candidates;
+    when several remain, those that do not declare `openapi:`/`swagger:` at the top drop out.
+    """
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        raise SpecError(f"cannot read the config folder {folder}: {exc}") from exc
+    candidates = [
+        entry
+        for entry in entries
+        if entry.suffix in SPEC_SUFFIXES
+        and entry.name not in ignore
+        and not entry.name.startswith(".")
+        and entry.is_file()
+    ]
+    if len(candidates) > 1:
+        candidates = [entry for entry in candidates if _declares_openapi(entry)]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise SpecError(f"no OpenAPI document (*.json, *.yaml, *.yml) in {folder}; mount one there")
+    names = ", ".join(entry.name for entry in candidates)
+    raise SpecError(f"several OpenAPI documents in {folder} ({names}); set specFile to one")
+
+
+def _declares_openapi(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEAD_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return bool(_OPENAPI_KEY.search(head))
+
+
 def read_document(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
-        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        document = json.loads(text) if path.suffix == ".json" else yaml.load(text, _YAML_LOADER)
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise SpecError(f"cannot read OpenAPI document {path}: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
@@ -178,6 +224,19 @@ def _response_schema(document: Mapping[str, Any], responses: Any) -> Schema | No
     return None
 
 
+def property_names(document: Mapping[str, Any], schema: Any) -> tuple[str, ...]:
+    """Top-level property names of an object schema (through `$ref` and `allOf`)."""
+    schema = resolve(document, schema)
+    if not isinstance(schema, dict):
+        return ()
+    names = (
+        list(schema.get("properties") or {}) if isinstance(schema.get("properties"), dict) else []
+    )
+    for part in schema.get("allOf") or ():
+        names += property_names(document, part)
+    return tuple(dict.fromkeys(str(name) for name in names))
+
+
 def find_problems(document: Mapping[str, Any]) -> list[str]:
     """The operationId gate: every operation needs a unique id that can become an identifier."""
     problems: list[str] = []
@@ -202,6 +261,7 @@ def find_problems(document: Mapping[str, Any]) -> list[str]:
 
 def build_operation(document: Mapping[str, Any], raw: RawOperation, name: str) -> Operation:
     body = resolve(document, raw.body.get("requestBody")) if raw.body.get("requestBody") else None
+    body_schema = _json_media(body.get("content")) if isinstance(body, dict) else None
     return Operation(
         name=name,
         operation_id=str(raw.body["operationId"]),
@@ -211,10 +271,11 @@ def build_operation(document: Mapping[str, Any], raw: RawOperation, name: str) -
         description=str(raw.body.get("description") or "").strip(),
         tags=tuple(str(tag) for tag in raw.body.get("tags") or ()),
         parameters=_parameters(document, raw),
-        body_schema=_json_media(body.get("content")) if isinstance(body, dict) else None,
+        body_schema=body_schema,
         body_required=bool(body.get("required")) if isinstance(body, dict) else False,
         response_schema=_response_schema(document, raw.body.get("responses")),
         deprecated=bool(raw.body.get("deprecated")),
+        body_fields=property_names(document, body_schema) if body_schema else (),
     )
 
 

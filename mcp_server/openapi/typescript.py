@@ -59,7 +59,7 @@ class TypeRenderer:
     """Render JSON Schema (OpenAPI 3.0 and 3.1 flavours) as TypeScript type expressions."""
 
     def __init__(self, spec: ApiSpec) -> None:
-        self._document = spec.document
+        self.document = spec.document
         self.type_names = _type_names(spec.schemas)
 
     def render(self, schema: Any, indent: str = "", depth: int = 0) -> str:
@@ -69,11 +69,11 @@ class TypeRenderer:
         if isinstance(ref, str):
             target = ref.removeprefix(_SCHEMA_REF)
             if ref.startswith(_SCHEMA_REF) and target in self.type_names:
-                return self._nullable(schema, self.type_names[target])
-            return self.render(resolve(self._document, schema), indent, depth + 1)
-        return self._nullable(schema, self._structural(schema, indent, depth))
+                return self.nullable(schema, self.type_names[target])
+            return self.render(resolve(self.document, schema), indent, depth + 1)
+        return self.nullable(schema, self._structural(schema, indent, depth))
 
-    def _nullable(self, schema: Schema, rendered: str) -> str:
+    def nullable(self, schema: Schema, rendered: str) -> str:
         return f"{rendered} | null" if schema.get("nullable") is True else rendered
 
     def _structural(self, schema: Schema, indent: str, depth: int) -> str:
@@ -127,6 +127,86 @@ class TypeRenderer:
         return "\n".join(lines)
 
 
+def _shallow(renderer: TypeRenderer, schema: Any, depth: int = 0) -> str:
+    """A type without its insides: named types by name, inline objects as `{…}`."""
+    if not isinstance(schema, dict) or depth > 3:
+        return "unknown"
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        target = ref.removeprefix(_SCHEMA_REF)
+        if ref.startswith(_SCHEMA_REF) and target in renderer.type_names:
+            return renderer.type_names[target]
+        return _shallow(renderer, resolve(renderer.document, schema), depth + 1)
+    if schema.get("type") == "array" or "items" in schema:
+        return f"Array<{_shallow(renderer, schema.get('items'), depth + 1)}>"
+    if isinstance(schema.get("properties"), dict) and schema["properties"]:
+        return "{…}"
+    for keyword in ("allOf", "oneOf", "anyOf"):
+        if isinstance(schema.get(keyword), list) and schema[keyword]:
+            joiner = " & " if keyword == "allOf" else " | "
+            parts = [_shallow(renderer, part, depth + 1) for part in schema[keyword]]
+            return renderer.nullable(schema, joiner.join(dict.fromkeys(parts)))
+    return renderer.render(schema)
+
+
+def _object_fields(renderer: TypeRenderer, schema: Any, depth: int = 0) -> dict[str, Any]:
+    """Properties of an object schema, through `$ref` and `allOf`."""
+    schema = resolve(renderer.document, schema)
+    if not isinstance(schema, dict) or depth > 4:
+        return {}
+    fields = (
+        dict(schema.get("properties") or {}) if isinstance(schema.get("properties"), dict) else {}
+    )
+    for part in schema.get("allOf") or ():
+        fields = {**_object_fields(renderer, part, depth + 1), **fields}
+    return fields
+
+
+def result_fields(renderer: TypeRenderer, operation: Operation, budget: int) -> str:
+    """What the result holds, one level deep with each field's doc, in at most `budget` chars.
+
+    `Promise<Deployment>` alone leaves the model guessing `id`, `status`, `url`; this lists
+    them. Arrays list their element's fields.
+    """
+    schema: Any = operation.response_schema
+    if schema is None:
+        return ""
+    prefix = ""
+    resolved = resolve(renderer.document, schema)
+    if isinstance(resolved, dict) and (resolved.get("type") == "array" or "items" in resolved):
+        prefix, schema = "each item: ", resolved.get("items")
+    fields = _object_fields(renderer, schema)
+    if len(fields) == 1 and _object_fields(renderer, next(iter(fields.values()))):
+        # An envelope (`{service: Service}`): what the model needs is the inside.
+        name, inner = next(iter(fields.items()))
+        prefix, schema = f"{prefix}{_shallow(renderer, schema)}.{name}: ", inner
+        fields = _object_fields(renderer, schema)
+    if not fields:
+        return ""
+    required = set(resolve(renderer.document, schema).get("required") or ())
+    lines = [f"{prefix}{_shallow(renderer, schema)} {{"]
+    used = len(lines[0]) + 2
+    for position, (name, prop) in enumerate(fields.items()):
+        doc = (
+            resolve(renderer.document, prop).get("description", "")
+            if isinstance(prop, dict)
+            else ""
+        )
+        doc = " ".join(str(doc).split())
+        line = (
+            f"  {_property_key(name)}{'' if name in required else '?'}: {_shallow(renderer, prop)};"
+        )
+        if doc:
+            line += f" // {doc[:120]}{'…' if len(doc) > 120 else ''}"
+        if used + len(line) + 1 + len("  // …999 more fields\n") > budget:
+            lines.append(f"  // …{len(fields) - position} more fields")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    lines.append("}")
+    return "\n".join(lines)
+
+
 def params_type(renderer: TypeRenderer, operation: Operation, indent: str = "") -> str:
     """The single `params` object of `api.<name>(params)`: parameters by name, plus `body`."""
     inner = indent + "  "
@@ -178,6 +258,11 @@ export declare class ApiError extends Error {
   /** The backend's error body. */
   readonly body: unknown;
 }
+/**
+ * Wait `ms` milliseconds (global in Code Mode). Waiting is free, and so is polling: a repeated
+ * read of the same resource is not charged to the API-call cap (it is paced to one a second).
+ */
+export declare function sleep(ms: number): Promise<void>;
 """
 
 

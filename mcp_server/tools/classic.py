@@ -8,4 +8,4 @@ from mcp_server.tools.natives import operation_tool
 
 
 def classic_tools(backend: Backend) -> list[ToolDefinition]:
-    return [operation_tool(backend, operation) for operation in backend.spec.operations]
+    return [operation_tool(backend, operation, "tool") for operation in backend.spec.operations]

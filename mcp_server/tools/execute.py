@@ -14,6 +14,7 @@ from mcp_server.sandbox import Execution, SandboxRunner
 from mcp_server.settings import Settings
 from mcp_server.tools.base import CallContext, ToolDefinition, ToolReply, parse_arguments, schema_of
 from mcp_server.tools.jobs import JobRegistry, job_reply, wait_for
+from mcp_server.typecheck import TypeChecker, describe
 
 
 class ExecuteArgs(BaseModel):
@@ -73,12 +74,14 @@ class Execute:
         tokens: CapabilityTokens,
         jobs: JobRegistry,
         sdk_source: str,
+        checker: TypeChecker | None = None,
     ) -> None:
         self._settings = settings
         self._runner = runner
         self._tokens = tokens
         self._jobs = jobs
         self._sdk = sdk_source
+        self._checker = checker
 
     def _reply(self, answer: dict[str, Any]) -> ToolReply:
         logs = cap_lines(
@@ -102,14 +105,23 @@ class Execute:
         return _failed(_error_from_runner(answer.get("error")), common)
 
     async def _run(self, code: str, context: CallContext) -> ToolReply:
+        if self._checker is not None:
+            problems = await self._checker.check(code)
+            if problems:
+                error = ToolError(ErrorKind.USER, describe(problems, code), name="TypeCheckError")
+                return _failed(error, {"logs": []})
         timeout = self._settings.execution_timeout_seconds
-        grant = self._tokens.issue(context.credentials, timeout, self._settings.max_api_calls)
+        settings = self._settings
+        grant = self._tokens.issue(
+            context.credentials, timeout, settings.max_api_calls, settings.max_poll_calls
+        )
         execution = Execution(
             code=code,
             sdk=self._sdk,
             token=grant.token,
             timeout_seconds=timeout,
-            max_api_calls=self._settings.max_api_calls,
+            # The api-proxy keeps the two caps; the runner's own count is only an outer bound.
+            max_api_calls=settings.max_api_calls + settings.max_poll_calls,
         )
         try:
             return self._reply(await self._runner.run(execution))
@@ -133,7 +145,9 @@ class Execute:
                 "Run TypeScript against the API. `code` is the body of an async function with "
                 "`api` bound to the typed SDK (find operations with search); `return` a JSON "
                 "value. console.log output is returned as logs. A backend 4xx throws ApiError "
-                "(status, operationId); catch it to recover. If the code runs longer than "
+                "(status, operationId); catch it to recover. To wait for something (a build), "
+                "poll in the code with `await sleep(ms)` between reads: repeated reads of one "
+                "resource do not count against the API-call cap. If the code runs longer than "
                 f"{self._settings.soft_wait_seconds:g} s you get a jobId for pollJob."
             ),
             input_schema=schema_of(ExecuteArgs),

@@ -27,9 +27,9 @@ def input_schema(spec: ApiSpec, operation: Operation) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": sorted(set(required))}
 
 
-def operation_tool(backend: Backend, operation: Operation) -> ToolDefinition:
+def operation_tool(backend: Backend, operation: Operation, via: str) -> ToolDefinition:
     async def handle(arguments: dict[str, Any], context: CallContext) -> ToolReply:
-        body = await backend.call_or_raise(operation, arguments, context.credentials)
+        body = await backend.call_or_raise(operation, arguments, context.credentials, via)
         # Structured content is an object on older protocol versions: wrap the body.
         return ToolReply({"status": "ok", "body": body})
 
@@ -47,4 +47,4 @@ def native_tools(backend: Backend, names: Iterable[str]) -> list[ToolDefinition]
     missing = [name for name in names if backend.spec.operation(name) is None]
     if missing:
         raise SpecError(f"configured natives are not operations of the spec: {', '.join(missing)}")
-    return [operation_tool(backend, backend.operation(name)) for name in names]
+    return [operation_tool(backend, backend.operation(name), "native") for name in names]

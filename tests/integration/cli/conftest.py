@@ -58,20 +58,20 @@ def with_faults(backend: Server, **faults: Any) -> Iterator[None]:
         asyncio.run(set_faults(backend))
 
 
+def plugin_command(control_plane: ControlPlane, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of `kubectl codemode ARGS` (kubectl finds it on PATH)."""
+    env = dict(control_plane.env, PATH=f"{VENV_BIN}{os.pathsep}{control_plane.env['PATH']}")
+    return [str(control_plane.bin_dir / "kubectl"), "codemode", *args], env
+
+
 @pytest.fixture
 def kubectl_codemode(
     control_plane: ControlPlane,
 ) -> Callable[..., subprocess.CompletedProcess[str]]:
     """`kubectl codemode ...` through the real kubectl, which finds the plugin on PATH."""
-    env = dict(control_plane.env, PATH=f"{VENV_BIN}{os.pathsep}{control_plane.env['PATH']}")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(control_plane.bin_dir / "kubectl"), "codemode", *args],
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT,
-            env=env,
-        )
+        command, env = plugin_command(control_plane, *args)
+        return subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env)
 
     return run

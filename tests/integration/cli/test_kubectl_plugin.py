@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import queue
 import subprocess
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from devcluster.cluster import ControlPlane
 from devcluster.prometheus import Prometheus
+from tests.integration.cli.conftest import plugin_command
 from tests.integration.operator.conftest import (
     Exporter,
     Operator,
@@ -100,13 +103,47 @@ def test_skip_pause_resume_abort_retry_and_refusals(
 def test_status_watch_redraws_until_done(
     control_plane: ControlPlane, namespace: str, operator: Operator, kubectl_codemode: Plugin
 ) -> None:
-    _start(control_plane, namespace, [{"weight": 5, "pause": {"duration": "2s"}}, {"weight": 100}])
-    done = kubectl_codemode(
-        "status", "mcp", "-n", namespace, "--watch", "--interval", "0.5", "--timeout", "120"
+    # The first step waits for approval, so the watch surely sees it before the rollout ends.
+    steps = [{"weight": 5, "pause": {"untilApproved": True}}, {"weight": 100}]
+    _start(control_plane, namespace, steps)
+    _at(control_plane, namespace, "Progressing", "1/2")
+    command, env = plugin_command(
+        control_plane,
+        "status",
+        "mcp",
+        "-n",
+        namespace,
+        "--watch",
+        "--interval",
+        "0.5",
+        "--timeout",
+        "120",
     )
-    assert done.returncode == 0, done.stderr
-    assert "Succeeded" in done.stdout and "100%" in done.stdout
-    assert done.stdout.count("V2 weight") > 1  # printed again as the status changed
+    watch = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        lines: queue.Queue[str] = queue.Queue()
+        assert watch.stdout is not None
+        reader = threading.Thread(
+            target=lambda: [lines.put(line) for line in watch.stdout], daemon=True
+        )
+        reader.start()
+        first = lines.get(timeout=TIMEOUT)  # the watch has drawn the waiting step
+        _ok(kubectl_codemode("promote", "mcp", "-n", namespace))
+        watch.wait(timeout=150)
+        reader.join(timeout=10)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait(timeout=10)
+    rest = []
+    while not lines.empty():
+        rest.append(lines.get_nowait())
+    shown = first + "".join(rest)
+    assert watch.returncode == 0, watch.stderr.read() if watch.stderr else ""
+    assert "Succeeded" in shown and "100%" in shown
+    assert shown.count("V2 weight") > 1  # printed again as the status changed
 
 
 def test_status_shows_the_last_analysis(

@@ -121,6 +121,13 @@ class Relay:
         self._thread.join(timeout=10)
 
 
+def sample_backend(tmp: Path, name: str = "backend", *flags: str) -> Server:
+    """The sample backend (not started yet), demanding the user's token; `flags` add to it."""
+    port = free_port()
+    args = ["-m", "mcp_server.sample_backend", "--port", str(port), "--token", USER_TOKEN, *flags]
+    return Server(name, port, args, tmp / f"{name}.log", health_path="/admin/faults")
+
+
 def write_config(folder: Path, spec: Path, **config: Any) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(spec, folder / ("openapi" + spec.suffix))
@@ -197,23 +204,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("mcp_stack")
     started: list[Server | Relay] = []
     try:
-        backend_port = free_port()
-        backend = Server(
-            "backend",
-            backend_port,
-            [
-                "-m",
-                "mcp_server.sample_backend",
-                "--port",
-                str(backend_port),
-                "--token",
-                USER_TOKEN,
-                "--build-seconds",
-                "1.5",
-            ],
-            tmp / "backend.log",
-            health_path="/admin/faults",
-        ).start()
+        backend = sample_backend(tmp, "backend", "--build-seconds", "1.5").start()
         started.append(backend)
         v2_port = free_port()
         runner = runner_process(tmp, "runner", v2_port).start(seconds=60)

@@ -108,6 +108,20 @@ async def test_search_result_carries_a_typescript_signature(stack: Stack) -> Non
     assert "createDeployment(params: {" in top["signature"]
     assert "gitUrl: string;" in top["signature"]
     assert "Promise<Deployment>" in top["signature"]
+    # What a Deployment holds, so the model need not guess `status` and `url`.
+    assert "url?: string | null; // Public URL, set once the deployment is live" in top["returns"]
+
+
+async def test_search_without_words_browses_tags_then_operations(stack: Stack) -> None:
+    async with mcp_session(stack.v2.url) as session:
+        tags = await session.call_tool("search", {})
+        listed = await session.call_tool("search", {"tag": "deployments"})
+    assert not tags.is_error and not listed.is_error, (tags.content, listed.content)
+    assert "deployments: 7 operations" in tags.structured_content["tags"]
+    assert (
+        "getDeployment: GET /deployments/{deploymentId}: Get a deployment's status and URL"
+        in (listed.structured_content["operations"])
+    )
 
 
 async def test_execute_runs_code_calling_two_operations(stack: Stack) -> None:

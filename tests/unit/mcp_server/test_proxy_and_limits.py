@@ -29,6 +29,21 @@ def test_grant_caps_calls_and_expires() -> None:
     assert revoked.value.http_status == 401
 
 
+def test_repeated_reads_are_polls_paced_and_capped_apart_from_calls() -> None:
+    tokens = CapabilityTokens(poll_interval=3600.0)  # an hour: the test never waits it out
+    grant = tokens.issue({}, timeout_seconds=60, max_calls=2, max_polls=2)
+    assert tokens.admit(grant.token, "getDeployment a")[1] == 0.0  # a first read is a call
+    _, wait = tokens.admit(grant.token, "getDeployment a")  # the same read again: a poll
+    assert 3500 < wait <= 3600 and (grant.calls, grant.polls) == (1, 1)
+    _, later = tokens.admit(grant.token, "getDeployment a")
+    assert later > wait  # each poll is answered one interval after the one before
+    with pytest.raises(Refused, match="poll cap of 2 repeated reads"):
+        tokens.admit(grant.token, "getDeployment a")
+    tokens.admit(grant.token)  # a write: a call; the call budget was not spent on waiting
+    with pytest.raises(Refused, match="API-call cap of 2 calls"):
+        tokens.admit(grant.token, "getDeployment b")
+
+
 def test_execution_payload_holds_the_capability_token_only() -> None:
     tokens = CapabilityTokens()
     grant = tokens.issue({"authorization": "Bearer user-secret"}, 10, 5)

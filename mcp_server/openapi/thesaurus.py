@@ -1,0 +1,143 @@
+"""The domain's words: what people type for the intents and things of a deployment platform.
+
+Users ask "nuke the app", "bounce the service", "spin up a postgres db", "who is on team 3?";
+specs say `deleteApplicationByUuid`, `ReDeploy`, `postgresCreate`, `getMembersByTeamId`. Each
+group below names one concept and the words and phrases for it; the index adds the concept as a
+token wherever one of them appears, in the operations and in the query alike, so the two meet on
+the concept. Groups are about meaning across platforms, never about one query or one spec.
+Each group is its words and phrases, comma-separated; inflections are the stemmer's.
+"""
+
+from __future__ import annotations
+
+# Words that say nothing about the task (phrases of the groups may still use them).
+STOPWORDS = (
+    "a, an, and, any, are, as, at, be, by, can, could, do, does, for, from, have, how, "
+    "i, in, into, is, it, its, me, my, of, on, or, our, please, should, so, that, the, "
+    "their, them, then, there, this, to, up, using, via, want, we, will, with, would, "
+    "you, your"
+)
+
+# What a task wants done: an operation whose own intent is another one is rarely the answer.
+INTENTS: dict[str, str] = {
+    "create": (
+        "create, add, new, make, spin up, stand up, set up, provision, register, insert, "
+        "generate, build new, launch new, attach, upload, store, open, configure, "
+        "invite"
+    ),
+    "delete": (
+        "delete, remove, destroy, nuke, drop, erase, purge, wipe, trash, get rid, "
+        "tear down, teardown, uninstall, deregister, unregister, detach, kick, revoke"
+    ),
+    "list": (
+        "list, all, every, everything, enumerate, browse, which, what are, do i have, "
+        "are there, overview"
+    ),
+    "get": (
+        "get, one, fetch, show, view, see, describe, detail, info, inspect, look up, "
+        "lookup, read, retrieve, check, find, status, what, current"
+    ),
+    "update": (
+        "update, edit, change, modify, rename, set, save, configure, invite, patch, "
+        "tweak, alter, adjust, rotate, replace, upsert"
+    ),
+    "start": (
+        "start, boot, launch, run, bring up, power on, turn on, start up, "
+        "back up online, enable, wake, unpause, resume"
+    ),
+    "stop": (
+        "stop, halt, shut down, shutdown, turn off, power off, take down, offline, kill, "
+        "disable, suspend, pause, freeze"
+    ),
+    "restart": "restart, reboot, bounce, reload, cycle, recycle, redeploy",
+    "deploy": "deploy, ship, release, roll out, rollout, publish, push, go live, trigger",
+    "cancel": "cancel, abort, kill, interrupt, stuck",
+    "rollback": "rollback, roll back, revert, undo, previous",
+    "resume": "resume, unpause, wake, unfreeze, reactivate",
+    "pause": "pause, suspend, freeze, deactivate, hibernate, sleep",
+    "copy": "copy, clone, duplicate, fork",
+    "move": "move, transfer, migrate, relocate",
+    "exec": "exec, execute, shell, command, terminal, console, ssh into, run command",
+    "validate": "validate, verify, test, check, connect, reachable, ping",
+    "refresh": "refresh, recheck, resync, sync, reverify",
+    "clean": "clean, cleanup, prune, purge, free, unused, garbage, clear",
+    "accept": "accept, join, approve, confirm",
+    "decline": "decline, reject, refuse",
+    "invite": "invite, invitation, send invite",
+    "login": "login, log in, sign in, signin, authenticate",
+    "logout": "logout, log out, sign out, signout",
+    "signup": "signup, sign up, register account, join",
+    "expose": "expose, external, public, publicly, outside",
+    "backup": "backup, back up, snapshot, dump",
+    "reveal": "reveal, decrypt, plaintext, unmask, show value, see value",
+}
+# What a task is about.
+THINGS: dict[str, str] = {
+    "application": "app, application, webapp, site, website",
+    "database": (
+        "database, db, postgres, postgresql, pg, mysql, mariadb, mongo, mongodb, redis, "
+        "keydb, dragonfly, clickhouse, sql"
+    ),
+    "postgres": "postgres, postgresql, pg, psql",
+    "mongo": "mongo, mongodb",
+    "redis": "redis, cache, keydb, dragonfly",
+    "environment-variable": (
+        "env, envs, environment variable, env var, var, variable, dotenv, config var, environment"
+    ),
+    "server": "server, machine, host, node, box, vps, worker",
+    "member": "member, who, people, teammate, colleague, collaborator, staff, someone",
+    "user": "user, profile, account, whoami, who am i, myself",
+    "self": "current, myself, who am i, whoami, logged in, am i, authenticated",
+    "team": "team, organization, org, workspace, group",
+    "secret": "secret, credential, password, token, api key, sensitive",
+    "key": "key, ssh, private key, deploy key, keypair",
+    "volume": "volume, disk, storage, persistent, mount",
+    "certificate": "certificate, cert, ssl, tls, https",
+    "domain": "domain, hostname, dns, fqdn, subdomain, url",
+    "billing": (
+        "billing, bill, invoice, payment, pay, subscription, plan, card, cost, money, "
+        "unpaid, overdue, owe, outstanding, due"
+    ),
+    "usage": "usage, used, use, consumption, spend, how much, summary, quota",
+    "metrics": "metrics, cpu, memory, ram, stats, statistics, monitoring, graph, load",
+    "logs": "log, logs, output, tail, stdout, stderr",
+    "version": "version, release tag, build number",
+    "health": "health, healthcheck, alive, up, ping, liveness",
+    "build": "build, compile, image build",
+    "container": "container, docker, pod",
+    "image": "image, docker image, container image",
+    "repository": "repo, repository, git, github, gitlab, bitbucket, gitea, source",
+    "region": "region, location, datacenter, zone, where",
+    "instance": "instance, replica, scale",
+    "catalog": "catalog, type, kind, available, offering, flavor, size",
+    "bulk": "bulk, batch, many, lots, multiple, several, at once, mass",
+    "identifier": "id, uuid, identifier, number",
+    "notification": "notification, notify, alert, slack, discord, telegram, email",
+    "schedule": "schedule, cron, scheduled, periodic, job",
+    "event": "event, history, happened, activity, timeline",
+    "archive": "archive, tarball, zip, source code, upload",
+    "registry": "registry, docker hub, ghcr, container registry",
+    "port": "port, expose",
+    "redirect": "redirect, rewrite, forward",
+    "auth": "auth, basic auth, password protect, security, login",
+    "api": "api, endpoint, access",
+    "service": "service, one-click, stack",
+    "compose": "compose, docker compose, docker-compose, stack",
+    "template": "template, preset, one-click",
+    "deployment": "deployment, rollout, release",
+    "project": "project, workspace",
+    "predicate": "am i, is there, is it, do i, does, has, have, can i, whether",
+    "resource": "resource, deployed, running, workload, everything",
+    "cluster": "cluster, swarm, node",
+    "traefik": "traefik, proxy, reverse proxy, ingress, router",
+    "gpu": "gpu, cuda, nvidia",
+}
+
+
+def phrases(group: str) -> list[str]:
+    return [phrase.strip() for phrase in group.split(",") if phrase.strip()]
+
+
+CONCEPTS: dict[str, list[str]] = {
+    concept: phrases(group) for concept, group in {**INTENTS, **THINGS}.items()
+}

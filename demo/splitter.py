@@ -36,7 +36,8 @@ class WeightChange:
 
 def route_weights(route: dict[str, Any]) -> dict[str, int]:
     """Service name -> weight of the route's backendRefs (Gateway API's default weight is 1)."""
-    rules = route.get("spec", {}).get("rules", [])
+    # The operator's pin rules (codemode-pin-*) carry no weights: nginx cannot pin anyway.
+    rules = [r for r in route.get("spec", {}).get("rules", []) if not r.get("name")]
     weights: Counter[str] = Counter()
     for rule in rules:
         for ref in rule.get("backendRefs", []):

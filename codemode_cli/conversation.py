@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +46,8 @@ class Conversation:
     era: Era
     versions: list[str] = field(default_factory=list)  # the version of each (re)start
     calls: int = 0
-    failed: int = 0
+    failed: int = 0  # calls answered with an error (is_error, or a failed execution)
+    broken: str = ""  # the transport or protocol error that ended the conversation, if one did
     mixed: int = 0  # calls answered by another version than the conversation's
     restarts: int = 0  # pins refused by the server (404 / VERSION_CHANGED), then re-initialized
     errors: list[str] = field(default_factory=list)
@@ -136,22 +138,25 @@ async def converse(
     calls: int,
     query: str = "list",
     job_seconds: float = 0.0,
-    pause: float = 0.0,
+    pace: float = 0.0,
     call_seconds: float = 60.0,
     http_options: dict[str, Any] | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> Conversation:
-    """One conversation of about `calls` tool calls (a job's polls count), `pause` s apart."""
+    """One conversation of about `calls` tool calls (a job's polls count), starting a turn at
+    most every `pace` seconds, until `stop()` says so."""
     talk = Conversation(era)
     served = _Served()
     options = {"event_hooks": {"response": [served.record]}, **(http_options or {})}
     async with http_client(token, **options) as http:
-        while talk.calls < calls and talk.restarts <= MAX_RESTARTS:
+        while talk.calls < calls and talk.restarts <= MAX_RESTARTS and not stop():
             try:
                 async with connect(url, http, era) as client:
                     version = served.last()  # the version that answered the handshake
                     talk.versions.append(version)
                     steps = await _plan(client, query, job_seconds)
-                    while talk.calls < calls:
+                    while talk.calls < calls and not stop():
+                        started = time.monotonic()
                         served.mark()
                         made, error = await _turn(client, next(steps), call_seconds)
                         talk.calls += made
@@ -159,11 +164,10 @@ async def converse(
                         if error:
                             talk.failed += 1
                             talk.errors.append(error)
-                        await asyncio.sleep(pause)
+                        await asyncio.sleep(max(0.0, started + pace - time.monotonic()))
             except Exception as error:
                 if not refused_pin(error):
-                    talk.failed += 1
-                    talk.errors.append(f"{type(_root(error)).__name__}: {_root(error)}"[:300])
+                    talk.broken = f"{type(_root(error)).__name__}: {_root(error)}"[:300]
                     return talk
                 talk.restarts += 1
     return talk

@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     with stack.running(workdir) as running:
         startup = time.monotonic() - started
         console.log(f"stack up in {startup:.0f}s; traffic enters nginx at {running.splitter.url}")
-        load = Load(running.splitter.url, stack.USER_TOKEN, stack.TOOLS, rate=args.rate)
+        load = Load(running.splitter.url, stack.USER_TOKEN, rate=args.rate)
         load.start()
         try:
             with View(console) as view:

@@ -29,9 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 NAMESPACE = "demo"
 ROUTE = "mcp"
 USER_TOKEN = "demo-user-token"  # the end user's credential, forwarded by MCP to the backend
-# Parameterless reads that both versions serve as tools (v2 exposes them as natives), so every
-# call is valid whichever version nginx picks for it.
-TOOLS = ("listProjects", "listRegions", "getCurrentUser", "listTeamMembers")
+# v2's executes that run longer than this become jobs: the load's conversations poll them.
+SOFT_WAIT_SECONDS = 0.25
 START_TIMEOUT = 90.0
 
 
@@ -105,7 +104,7 @@ def _spawn_version(name: str, workdir: Path, processes: list[ManagedProcess]) ->
     config.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "mcp_server" / "sample_backend" / "openapi.json", config)
     (config / "config.yaml").write_text(
-        yaml.safe_dump({"backendUrl": backend_url, "natives": list(TOOLS)})
+        yaml.safe_dump({"backendUrl": backend_url, "softWaitSeconds": SOFT_WAIT_SECONDS})
     )
     sandbox: list[str] = []
     if name == "v2":  # Code Mode runs code in the sandbox runner, which calls v2's api-proxy

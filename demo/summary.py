@@ -90,6 +90,12 @@ def show(console: Console, summary: dict[str, Any]) -> None:
         grid.add_row(label, *(cell(r) for r in rollouts))
     console.print(grid)
     load = summary["load"]
+    conversations = ", ".join(f"{n} {k}" for k, n in sorted(load["conversations"].items()))
+    console.print(
+        f"conversations like a model's (v2: search, execute, pollJob; v1: classic tools):"
+        f" {conversations}; mixed-version calls: {load['mixed']} (pinning keeps it 0);"
+        f" conversations moved by a rollback and told once: {load['restarts']}"
+    )
     console.print(
         f"load: {load['calls']} MCP tool calls ({load['ok']} ok, {load['tool_errors']} tool errors,"
         f" {load['failed']} failed); nginx reloads: {summary['nginxReloads']['count']};"

@@ -142,10 +142,11 @@ async def converse(
     call_seconds: float = 60.0,
     http_options: dict[str, Any] | None = None,
     stop: Callable[[], bool] = lambda: False,
+    talk: Conversation | None = None,
 ) -> Conversation:
     """One conversation of about `calls` tool calls (a job's polls count), starting a turn at
-    most every `pace` seconds, until `stop()` says so."""
-    talk = Conversation(era)
+    most every `pace` seconds, until `stop()` says so; `talk` shows its progress meanwhile."""
+    talk = talk or Conversation(era)
     served = _Served()
     options = {"event_hooks": {"response": [served.record]}, **(http_options or {})}
     async with http_client(token, **options) as http:

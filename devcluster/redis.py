@@ -17,35 +17,39 @@ def _binary() -> str:
     return found
 
 
-def _pong(port: int) -> bool:
-    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+def _pong(host: str, port: int) -> bool:
+    with socket.create_connection((host, port), timeout=1) as sock:
         sock.sendall(b"PING\r\n")
         return sock.recv(16).startswith(b"+PONG")
 
 
 @dataclass
 class Redis:
+    host: str
     port: int
     process: ManagedProcess
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def stop(self) -> None:
         self.process.stop()
 
 
-def start(workdir: Path, timeout: float = 30.0) -> Redis:
-    """Loopback only, no persistence (a test's or the demo's store lives as long as they do)."""
+def start(workdir: Path, host: str = "127.0.0.1", timeout: float = 30.0) -> Redis:
+    """On `host` (loopback, or a pod network's bridge address so its pods reach it), with no
+    persistence: a test's or the demo's store lives as long as they do."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    argv = [_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
-    argv += ["--appendonly", "no", "--dir", str(workdir), "--protected-mode", "yes"]
+    argv = [_binary(), "--bind", host, "--port", str(port), "--save", ""]
+    # Protected mode refuses other hosts than loopback: the pods are others, on their network.
+    protected = "yes" if host.startswith("127.") else "no"
+    argv += ["--appendonly", "no", "--dir", str(workdir), "--protected-mode", protected]
     process = spawn("redis", argv, workdir)
     try:
-        wait_until("redis PING", lambda: _pong(port), timeout, alive=process.ensure_running)
+        wait_until("redis PING", lambda: _pong(host, port), timeout, alive=process.ensure_running)
     except BaseException:
         process.stop()
         raise
-    return Redis(port, process)
+    return Redis(host, port, process)

@@ -1,13 +1,16 @@
-"""Start and stop everything the demo runs: control plane, Prometheus, workloads, nginx, operator.
+"""Start and stop everything the demo runs: control plane, Prometheus, pods, Gateway, operator.
 
 The control plane holds the Deployments, Services and HTTPRoute the operator works on (kwok pods
-stand in for the workloads, so readiness is real API-server state); the real MCP processes on
-loopback serve the traffic, split by nginx as the HTTPRoute says.
+stand in for the Deployments, so readiness is real API-server state). The MCP servers, their
+sandbox runner and their sample backends run as "pods": processes in network namespaces of a
+`PodNetwork`, each pod with its own address, published as the EndpointSlices of the selector-less
+Services `mcp-v1`/`mcp-v2`. Traefik, the Gateway API implementation, routes the traffic to them
+by the HTTPRoute. (A real kubelet node will run these pods instead; the Services then get a
+selector and the endpoint controller writes the slices.)
 """
 
 from __future__ import annotations
 
-import shutil
 import signal
 import sys
 from collections.abc import Iterator
@@ -19,44 +22,35 @@ from typing import Any
 import httpx
 import yaml
 
-from demo.splitter import Splitter
-from devcluster import cluster, gateway_api, prometheus
+from demo.split import AppliedSplit
+from devcluster import cluster, gateway, gateway_api, mcp_pods, pod_network, prometheus, redis
 from devcluster.cluster import ControlPlane
+from devcluster.pod_network import PodNetwork
 from devcluster.processes import ManagedProcess, free_port, spawn, wait_until
-from devcluster.workload import deployment, http_route, service
+from devcluster.workload import deployment, http_route
 
 REPO = Path(__file__).resolve().parent.parent
 NAMESPACE = "demo"
 ROUTE = "mcp"
+GATEWAY = "mcp-gateway"  # the parent the HTTPRoute names (devcluster.workload.http_route)
 USER_TOKEN = "demo-user-token"  # the end user's credential, forwarded by MCP to the backend
-# v2's executes that run longer than this become jobs: the load's conversations poll them.
-SOFT_WAIT_SECONDS = 0.25
 START_TIMEOUT = 90.0
-
-
-@dataclass
-class Version:
-    """One MCP version: its process, its own sample backend, and its Kubernetes names."""
-
-    name: str  # v1 / v2
-    port: int
-    backend_url: str
-
-    @property
-    def service(self) -> str:
-        return f"mcp-{self.name}"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+V2_REPLICAS = 2  # behind Traefik's round-robin: a job is polled from either
+# Each version's own key, as the chart's Secret gives one; v2's executes longer than the soft
+# wait become jobs, which the load's conversations poll.
+CONFIG: dict[str, dict[str, Any]] = {
+    "v1": {"sessionKey": "demo-v1-key"},
+    "v2": {"sessionKey": "demo-v2-key", "softWaitSeconds": 0.25},
+}
 
 
 @dataclass
 class Stack:
     control_plane: ControlPlane
     prometheus: prometheus.Prometheus
-    versions: dict[str, Version]
-    splitter: Splitter
+    versions: dict[str, mcp_pods.Version]
+    gateway: gateway.Gateway
+    split: AppliedSplit
     processes: list[ManagedProcess]
 
     def pids(self) -> dict[str, int]:
@@ -88,63 +82,14 @@ def _python(
     return spawn(name, [sys.executable, "-m", *args], logs, env=env, cwd=REPO)
 
 
-def _spawn_version(name: str, workdir: Path, processes: list[ManagedProcess]) -> Version:
-    """The version's own sample backend, (v2) its sandbox runner, and the MCP server."""
-    logs = workdir / "logs"
-    backend_port, port = free_port(), free_port()
-    processes.append(
-        _python(
-            f"backend-{name}",
-            ["mcp_server.sample_backend", f"--port={backend_port}", f"--token={USER_TOKEN}"],
-            logs,
-        )
-    )
-    backend_url = f"http://127.0.0.1:{backend_port}"
-    config = workdir / f"config-{name}"
-    config.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "mcp_server" / "sample_backend" / "openapi.json", config)
-    (config / "config.yaml").write_text(
-        yaml.safe_dump({"backendUrl": backend_url, "softWaitSeconds": SOFT_WAIT_SECONDS})
-    )
-    sandbox: list[str] = []
-    if name == "v2":  # Code Mode runs code in the sandbox runner, which calls v2's api-proxy
-        runner_port = free_port()
-        processes.append(
-            _python(
-                "sandbox-runner",
-                [
-                    "sandbox_runner",
-                    "--host=127.0.0.1",
-                    f"--port={runner_port}",
-                    f"--proxy-url=http://127.0.0.1:{port}",
-                    "--pool-size=1",
-                ],
-                logs,
-            )
-        )
-        sandbox = [f"--sandbox-url=http://127.0.0.1:{runner_port}"]
-    processes.append(
-        _python(
-            f"mcp-{name}",
-            ["mcp_server", f"--mode={name}", f"--config-dir={config}", f"--port={port}", *sandbox],
-            logs,
-        )
-    )
-    return Version(name, port, backend_url)
-
-
-def _wait_ready(versions: dict[str, Version], processes: list[ManagedProcess]) -> None:
-    def all_alive() -> None:
-        for process in processes:
-            process.ensure_running()
-
-    for version in versions.values():
-        wait_until(
-            f"MCP {version.name} /readyz",
-            lambda v=version: httpx.get(f"{v.url}/readyz", timeout=2).is_success,
-            START_TIMEOUT,
-            alive=all_alive,
-        )
+def _start_versions(
+    workdir: Path, network: PodNetwork, store: redis.Redis
+) -> dict[str, mcp_pods.Version]:
+    v2 = {**CONFIG["v2"], "jobStoreUrl": store.url}
+    return {
+        "v1": mcp_pods.start(network, "v1", workdir, USER_TOKEN, config=CONFIG["v1"]),
+        "v2": mcp_pods.start(network, "v2", workdir, USER_TOKEN, V2_REPLICAS, config=v2),
+    }
 
 
 def _start_operator(cp: ControlPlane, logs: Path) -> ManagedProcess:
@@ -179,29 +124,37 @@ def running(workdir: Path) -> Iterator[Stack]:
         cleanup.callback(signal.signal, signal.SIGINT, signal.getsignal(signal.SIGINT))
         processes: list[ManagedProcess] = []
         cleanup.callback(lambda: [p.stop() for p in reversed(processes)])
-        # The workloads start in the background while the control plane comes up.
-        versions = {name: _spawn_version(name, workdir, processes) for name in ("v1", "v2")}
+        network = cleanup.enter_context(pod_network.running(workdir / "pods"))
+        # The pods start in the background while the control plane comes up.
+        store = redis.start(workdir / "redis", host=network.host_ip)  # the pods reach the bridge
+        processes.append(store.process)
+        versions = _start_versions(workdir, network, store)
+        for version in versions.values():
+            for pod in (version.backend, *version.pods):
+                processes.extend(pod.processes)
         cp = cluster.start(workdir / "cluster")  # stops itself if it fails to start
         processes.extend(cp.processes.values())
         _install_crds(cp)
         cp.kubectl("create", "namespace", NAMESPACE)
         objects = [deployment("mcp-v1", "v1"), deployment("mcp-v2", "v2", release="v2-r1")]
-        objects += [service(f"mcp-{name}", name) for name in versions] + [http_route(ROUTE)]
-        apply(cp, *objects)
-        targets = [f"127.0.0.1:{v.port}" for v in versions.values()]
+        objects += [pod_network.service(v.service, mcp_pods.MCP_PORT) for v in versions.values()]
+        apply(cp, *objects, http_route(ROUTE))
+        for version in versions.values():
+            version.publish(cp, NAMESPACE, network)
+        targets = [f"{p.ip}:{mcp_pods.MCP_PORT}" for v in versions.values() for p in v.pods]
         prom = prometheus.start(workdir / "prometheus", [prometheus.static_job("mcp", targets)])
         processes.append(prom.process)
-        _wait_ready(versions, processes)
-        splitter = Splitter(
-            workdir / "nginx",
-            cp.kubeconfig,
-            NAMESPACE,
-            ROUTE,
-            {v.service: v.port for v in versions.values()},
+        for version in versions.values():
+            version.wait_ready(START_TIMEOUT)
+        gw = cleanup.enter_context(gateway.start(cp, workdir / "gateway", NAMESPACE, GATEWAY))
+        processes.append(gw.process)
+        split = AppliedSplit(gw, NAMESPACE, ROUTE)
+        wait_until(
+            "Traefik running the HTTPRoute", lambda: bool(gw.applied_weights(NAMESPACE, ROUTE)), 30
         )
-        processes.append(splitter.start())
-        cleanup.callback(splitter.stop)
+        split.start()
+        cleanup.callback(split.stop)
         processes.append(_start_operator(cp, workdir / "logs"))
         # Runs first on the way out: a second Ctrl-C must not cut the teardown short.
         cleanup.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)
-        yield Stack(cp, prom, versions, splitter, processes)
+        yield Stack(cp, prom, versions, gw, split, processes)

@@ -1,4 +1,4 @@
-"""The load: MCP conversations that behave like models', at a steady total rate of tool calls.
+"""The load: MCP conversations that behave like models', through the Gateway at a steady total rate of tool calls.
 
 Each of a few workers runs one conversation after another (codemode_cli/conversation.py): a v2
 one searches, executes the operations it found (as a job) and polls the job, a v1 one calls
@@ -47,7 +47,7 @@ class Load:
     """`workers` conversations at a time sharing `rate` calls/s; runs in its own thread."""
 
     def __init__(
-        self, url: str, token: str, rate: float, workers: int = 4, max_seconds: float = 900.0
+        self, url: str, token: str, rate: float, workers: int = 12, max_seconds: float = 900.0
     ) -> None:
         self.url, self.token = url, token
         self.rate, self.workers, self.max_seconds = rate, workers, max_seconds

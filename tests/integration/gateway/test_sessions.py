@@ -10,13 +10,6 @@ calls another version answered.
 
 from __future__ import annotations
 
-import pytest
-
-# The local Gateway (Traefik) and the pod networks come with issue 17's devcluster.gateway and
-# devcluster.pod_network; until they are in the tree this module has nothing to run on.
-pytest.importorskip("devcluster.pod_network", reason="needs devcluster.pod_network (issue 17)")
-pytest.importorskip("devcluster.gateway", reason="needs devcluster.gateway (issue 17)")
-
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from codemode_operator.adapters.routers.gateway_api import with_pins, with_weight
-from devcluster.gateway import Gateway
-from devcluster.pod_network import PodNetwork, service
 
 from codemode_cli.conversation import Conversation, converse
 from codemode_cli.traffic import ERAS, connect, http_client
 from devcluster import mcp_pods, redis
 from devcluster.cluster import ControlPlane
+from devcluster.gateway import Gateway
+from devcluster.pod_network import PodNetwork, service
 from devcluster.processes import wait_until
 from tests.binomial import interval
 from tests.integration.gateway.rig import Rig, refs, route

@@ -72,9 +72,11 @@ def refused_pin(error: BaseException) -> bool:
 
 
 def _code(delay_seconds: float, reads: list[str]) -> str:
+    """The SDK calls first (a broken backend fails the execution at once), then a wait long
+    enough to make the execution a job."""
     calls = ", ".join(f"await api.{name}({{}})" for name in reads[:2])
     wait = f"await new Promise((r) => setTimeout(r, {round(delay_seconds * 1000)}));\n"
-    return f"{wait if delay_seconds else ''}const answers = [{calls}];\nreturn answers.length;"
+    return f"const answers = [{calls}];\n{wait if delay_seconds else ''}return answers.length;"
 
 
 async def _plan(client: Client, query: str, job_seconds: float) -> Iterator[Call]:

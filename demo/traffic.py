@@ -47,7 +47,7 @@ class Load:
     """`workers` conversations at a time sharing `rate` calls/s; runs in its own thread."""
 
     def __init__(
-        self, url: str, token: str, rate: float, workers: int = 12, max_seconds: float = 900.0
+        self, url: str, token: str, rate: float, workers: int = 16, max_seconds: float = 900.0
     ) -> None:
         self.url, self.token = url, token
         self.rate, self.workers, self.max_seconds = rate, workers, max_seconds

@@ -68,7 +68,10 @@ def test_demo_rolls_a_forward_and_b_back(tmp_path: Path) -> None:
     assert broken["rolledBackAtWeight"] == 25
     assert broken["prometheus"]["v2"]["infraErrors"] > 0
     assert broken["prometheus"]["v1"]["infraErrors"] == 0
-    assert broken["detectSeconds"] <= 2 * ANALYSIS_INTERVAL + 2  # two intervals, plus polling
+    # The weight places conversations now, so at 25% only a few of the load's live conversations
+    # are on v2 and its evidence comes slower than when every request was split: three
+    # intervals, plus polling (measured 16 s with the machine's load average at 19).
+    assert broken["detectSeconds"] <= 3 * ANALYSIS_INTERVAL + 5
 
     # The traffic went through Traefik, which counted both versions in both rollouts.
     assert summary["gateway"]["implementation"].startswith("Traefik v3.")

@@ -33,6 +33,8 @@ class Tally:
     conversations: dict[str, int] = field(default_factory=dict)  # by version and era
 
     def add(self, talk: Conversation) -> None:
+        if not talk.versions and not talk.broken:
+            return  # stopped before it started: the demo was ending
         self.calls += talk.calls
         self.tool_errors += talk.failed
         self.ok += talk.calls - talk.failed

@@ -29,6 +29,7 @@ from devcluster.pod_network import PodNetwork, service
 from devcluster.processes import wait_until
 from tests.binomial import interval
 from tests.integration.gateway.rig import Rig, refs, route
+from tests.jobs import job_code, poll_all
 
 TOKEN = "gateway-user-token"
 ALPHA = 1e-6  # the chance that a correct split fails the share bound below
@@ -106,7 +107,7 @@ async def test_each_conversation_stays_on_one_version_and_the_weight_places_new_
 ) -> None:
     mcp.route(weight, ("v1", "v2"))
     full = await _talks(mcp, 20, 20)  # the 20 sessions of 20 calls of their own tools
-    short = await _talks(mcp, 180, 2)  # more new conversations, for the share's bound
+    short = await _talks(mcp, 80, 2)  # more new conversations, for the share's bound
     talks = full + short
     assert _problems(talks) == [], _problems(talks)[:3]
     assert all(t.calls >= 20 for t in full)
@@ -156,19 +157,6 @@ async def _until(check: Any, what: str, seconds: float = 60) -> None:
         await asyncio.sleep(0.1)
 
 
-def _job_code(value: int) -> str:
-    return f"await new Promise((r) => setTimeout(r, {round(JOB_SECONDS * 1000)})); return {value};"
-
-
-async def _poll_all(client: Any, jobs: dict[str, int], wait: float) -> list[str]:
-    failed = []
-    for job_id, value in jobs.items():
-        polled = await client.call_tool("pollJob", {"jobId": job_id, "waitSeconds": wait})
-        if polled.is_error or polled.structured_content.get("result") != value:
-            failed.append(f"{job_id}: {polled.content}")
-    return failed
-
-
 async def test_jobs_are_polled_through_round_robin_and_after_their_replica_is_killed(
     mcp: McpRig,
 ) -> None:
@@ -177,10 +165,10 @@ async def test_jobs_are_polled_through_round_robin_and_after_their_replica_is_ki
     async with http_client(TOKEN) as http, connect(mcp.url, http, "session") as client:
         jobs = {}
         for value in range(50):
-            started = await client.call_tool("execute", {"code": _job_code(value)})
+            started = await client.call_tool("execute", {"code": job_code(JOB_SECONDS, value)})
             assert started.structured_content["state"] == "running", started
             jobs[started.structured_content["jobId"]] = value
-        assert await _poll_all(client, jobs, 30) == []
+        assert await poll_all(client, jobs, 30) == []
         # Traefik spread them over both replicas (its access log names the pod of each call).
         addresses = {r.address.split(":")[0] for r in mcp.rig.gateway.requests() if r.address}
         assert {pod.ip for pod in v2.pods} <= addresses
@@ -193,7 +181,7 @@ async def test_jobs_are_polled_through_round_robin_and_after_their_replica_is_ki
             lambda: _all_healthy(mcp.rig.gateway.url, 10),
             30,
         )
-        assert await _poll_all(client, jobs, 0) == []
+        assert await poll_all(client, jobs, 0) == []
 
 
 def _all_healthy(url: str, n: int) -> bool:

@@ -15,13 +15,13 @@ from contextlib import ExitStack
 import httpx
 import httpx2
 import pytest
-from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from codemode_cli.conversation import VERSION_CHANGED, converse
 from codemode_cli.traffic import ERAS, connect, http_client
 from devcluster.redis import Redis
 from tests.integration.mcp_server.conftest import USER_TOKEN, Server, Stack, own_v2
+from tests.jobs import job_code, poll_all
 
 KEY = "test-session-key-v2"
 pytestmark = pytest.mark.slow
@@ -146,22 +146,10 @@ async def test_a_session_conversation_moved_to_another_version_restarts_once(
     assert (talk.failed, talk.broken, talk.mixed) == (0, "", 0), talk
 
 
-def _job_code(seconds: float, value: int) -> str:
-    return f"await new Promise((r) => setTimeout(r, {round(seconds * 1000)})); return {value};"
-
-
 async def test_jobs_are_polled_from_any_replica_also_after_their_owner_is_killed(
     v2_pair: tuple[Server, Server],
 ) -> None:
     a, b = v2_pair
-
-    async def poll_all(client: Client, jobs: dict[str, int], wait: float) -> list[str]:
-        failed = []
-        for job_id, value in jobs.items():
-            polled = await client.call_tool("pollJob", {"jobId": job_id, "waitSeconds": wait})
-            if polled.is_error or polled.structured_content.get("result") != value:
-                failed.append(f"{job_id}: {polled.content}")
-        return failed
 
     async with (
         http_client(USER_TOKEN, transport=Targets(a.port, b.port)) as http,
@@ -169,7 +157,7 @@ async def test_jobs_are_polled_from_any_replica_also_after_their_owner_is_killed
     ):
         jobs = {}
         for value in range(50):  # round-robin: half the jobs run on each replica
-            started = await client.call_tool("execute", {"code": _job_code(0.4, value)})
+            started = await client.call_tool("execute", {"code": job_code(0.4, value)})
             assert started.structured_content["state"] == "running", started
             jobs[started.structured_content["jobId"]] = value
         assert await poll_all(client, jobs, 30) == []
@@ -177,7 +165,7 @@ async def test_jobs_are_polled_from_any_replica_also_after_their_owner_is_killed
         http_client(USER_TOKEN, transport=Targets(a.port)) as http,
         connect(f"{a.url}/mcp", http, "session") as client,
     ):
-        running = await client.call_tool("execute", {"code": _job_code(60, -1)})
+        running = await client.call_tool("execute", {"code": job_code(60, -1)})
     long_job = running.structured_content["jobId"]
     assert a.process is not None
     a.process.kill()  # the replica that ran half of them, without a goodbye

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from codemode_operator.rollout import suspicion, verdict
-from codemode_operator.rollout.spec import HoldOnSuspicion
+from codemode_operator.rollout import Histogram, latency, suspicion, verdict
+from codemode_operator.rollout.spec import HoldOnSuspicion, Latency
+
+from mcp_server.metrics import DURATION_BUCKETS
 
 PLAN = ((0.05, 30), (0.25, 60), (0.50, 120))  # v2 share and minutes, up to the 100% step
 HOLD = HoldOnSuspicion()  # the CRD's defaults
@@ -128,16 +130,36 @@ def on_the_plan(detected: np.ndarray, traffic: Traffic) -> Outcome:
 
 
 TESTS = ((verdict.ERRORS, 1), (verdict.INFRA_ERRORS, 2))  # with their row in the counts
+LATENCY = Latency()  # the CRD's defaults: edges near v1's p50/p95/p99, tolerance 0.1
+EDGES = (*(float(le) for le in DURATION_BUCKETS), math.inf)  # the server's own buckets
 
 
-def _rollout(steps: list[list], r: int, hold: bool) -> tuple[float, float, int]:
-    """One rollout of rule (a): v2 requests and minutes up to the rollback (NaN: none), held."""
-    states = [verdict.start(test, ALPHA) for test, _ in TESTS]
+def _histograms(steps: tuple | None, r: int) -> list | None:
+    """Rollout r's per step: cumulative bucket counts per minute (v2, v1) and v1's before."""
+    if steps is None:
+        return None
+    return [(c[r].tolist(), s[r].tolist(), _histogram(b[r].tolist())) for c, s, b in steps]
+
+
+def _histogram(counts: list[int]) -> Histogram:
+    return Histogram.model_construct(le=EDGES, counts=tuple(counts))
+
+
+def _rollout(
+    steps: list[list], r: int, hold: bool, latency_steps: list | None = None
+) -> tuple[float, float, int]:
+    """One rollout of rule (a): v2 requests and minutes up to the rollback (NaN: none), held.
+
+    With `latency_steps` the latency test runs too, with its share of alpha (as the operator
+    does when `analysis.latency` is set)."""
+    alpha = verdict.error_alpha(ALPHA, latency_steps is not None)
+    states = [verdict.start(test, alpha) for test, _ in TESTS]
+    slow = latency.start(LATENCY, ALPHA) if latency_steps is not None else None
     requests = minute = held = 0
     for index, ((canary, stable), (_, dwell)) in enumerate(zip(steps, PLAN, strict=True)):
         for m in range(len(canary[0][0])):
             if m >= dwell:  # the dwell is over: the step goes on unless the hold keeps it
-                if not (hold and holds(index) and suspicion.suspect(*states, HOLD.e_value)):
+                if not (hold and holds(index) and suspicion.suspect(*states, HOLD.e_value, slow)):
                     break
                 held += 1
             states = [
@@ -147,20 +169,38 @@ def _rollout(steps: list[list], r: int, hold: bool) -> tuple[float, float, int]:
                     canary=(canary[0][r][m], canary[row][r][m]),
                     stable=(stable[0][r][m], stable[row][r][m]),
                     null_ratio=1.0,
-                    alpha=ALPHA,
+                    alpha=alpha,
                 )
                 for state, (test, row) in zip(states, TESTS, strict=True)
             ]
+            if slow is not None and latency_steps is not None:
+                canary_h, stable_h, baseline = latency_steps[index]
+                slow = latency.update(
+                    slow,
+                    LATENCY,
+                    _histogram(canary_h[m]),
+                    _histogram(stable_h[m]),
+                    index,
+                    ALPHA,
+                    baseline,
+                )
             requests, minute = requests + canary[0][r][m], minute + 1
-            if any(s.verdict == "Fail" for s in states):
+            if any(s.verdict == "Fail" for s in [*states, *([slow] if slow else [])]):
                 return requests, minute, held
     return math.nan, math.nan, held
 
 
-def sequential_test(traffic: Traffic, hold: bool = True) -> Outcome:
-    """(a) The operator: verdict.update for both tests each minute, and its suspicion hold."""
+def sequential_test(
+    traffic: Traffic, hold: bool = True, histograms: "LatencyTraffic | None" = None
+) -> Outcome:
+    """(a) The operator: verdict.update for both tests each minute, and its suspicion hold;
+    with `histograms`, the latency test as well."""
     steps = [s.tolist() for s in traffic.steps]
-    runs = [_rollout(steps, r, hold) for r in range(traffic.steps[0].shape[2])]
+    latency_steps = histograms.steps if histograms is not None else None
+    runs = [
+        _rollout(steps, r, hold, _histograms(latency_steps, r))
+        for r in range(traffic.steps[0].shape[2])
+    ]
     requests, minutes, held = (np.array(column, dtype=float) for column in zip(*runs, strict=True))
     return Outcome(requests, minutes, held)
 
@@ -379,18 +419,272 @@ def infra_table(rollouts: int, seed: int) -> list[str]:
     return lines
 
 
+# Latency: v1 lognormal (median 200 ms, sigma 0.6) against four v2s, errors tested together
+# (both versions at the 0.5% baseline, every error infra-capable as in the tables above).
+V1_MEDIAN, SIGMA = 0.2, 0.6
+LATENCY_BASE = 0.005
+FLAGGER_P99, ARGO_P95 = 0.5, 1.0  # seconds: Flagger's documented request-duration; an SLO
+
+
+@dataclass(frozen=True)
+class LatencyScenario:
+    name: str
+    slowdown: float = 1.0  # every v2 request takes this many times as long
+    tail: float = 0.0  # share of v2 requests that take `tail_seconds` more
+    tail_seconds: float = 2.0
+
+    def cdf(self, seconds: np.ndarray, version: int) -> np.ndarray:
+        """P(duration <= seconds) for v2 (version 0) or v1 (1)."""
+
+        def lognormal(x: np.ndarray, median: float) -> np.ndarray:
+            z = np.log(np.maximum(x, 1e-300) / median) / (SIGMA * math.sqrt(2))
+            return np.where(x > 0, 0.5 * (1 + np.vectorize(math.erf)(z)), 0.0)
+
+        if version == 1:
+            return lognormal(seconds, V1_MEDIAN)
+        body = lognormal(seconds, V1_MEDIAN * self.slowdown)
+        return (1 - self.tail) * body + self.tail * lognormal(
+            seconds - self.tail_seconds, V1_MEDIAN * self.slowdown
+        )
+
+    def buckets(self, version: int) -> np.ndarray:
+        """Probability of each bucket (the last one: above the highest edge)."""
+        cdf = self.cdf(np.array(EDGES[:-1]), version)
+        return np.diff(np.concatenate([[0.0], cdf, [1.0]]))
+
+
+LATENCY_SCENARIOS = (
+    LatencyScenario("equal"),
+    LatencyScenario("1.2x slower", slowdown=1.2),
+    LatencyScenario("1.5x slower", slowdown=1.5),
+    LatencyScenario("tail: 5% +2s", tail=0.05),
+)
+
+
+@dataclass(frozen=True)
+class LatencyTraffic:
+    """Per step of the plan: cumulative bucket counts, shape (rollouts, minutes, edges), for
+    v2 and v1, drawn for the very requests of `counts` (so errors and latency go together),
+    and v1's histogram of the hour before the step, shape (rollouts, edges)."""
+
+    counts: Traffic
+    steps: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+
+    @cached_property
+    def canary(self) -> np.ndarray:  # (rollouts, 210, edges): the plan without holds
+        dwells = [s[0][:, :minutes] for s, (_, minutes) in zip(self.steps, PLAN, strict=True)]
+        return np.concatenate(dwells, axis=1)
+
+
+def simulate_latency(rate: int, scenario: LatencyScenario, rollouts: int, rng) -> LatencyTraffic:
+    counts = simulate(Cell(rate, LATENCY_BASE), SCENARIOS[0], rollouts, rng)
+
+    def draw(requests: np.ndarray, version: int) -> np.ndarray:
+        spread = rng.multinomial(requests, scenario.buckets(version))
+        return np.cumsum(spread, axis=-1, dtype=np.int32)
+
+    shares = [0.0] + [share for share, _ in PLAN[:-1]]  # v2's share in the hour before a step
+    steps = tuple(
+        (
+            draw(s[0, 0], 0),
+            draw(s[1, 0], 1),
+            draw(rng.poisson(rate * 60 * (1 - share), rollouts), 1),
+        )
+        for s, share in zip(counts.steps, shares, strict=True)
+    )
+    return LatencyTraffic(counts, steps)
+
+
+def histogram_quantile(q: float, cumulative: np.ndarray) -> np.ndarray:
+    """Prometheus' histogram_quantile over the last axis (NaN without requests): linear within
+    the bucket holding the rank, the highest finite edge when that is the +Inf bucket."""
+    total = cumulative[..., -1]
+    rank = q * total
+    index = np.minimum((cumulative < rank[..., None]).sum(axis=-1), len(EDGES) - 1)
+    upper_edges = np.array(EDGES)
+    lower_edges = np.concatenate([[0.0], upper_edges[:-1]])
+    below = np.take_along_axis(
+        np.concatenate([np.zeros((*cumulative.shape[:-1], 1)), cumulative[..., :-1]], axis=-1),
+        index[..., None],
+        axis=-1,
+    )[..., 0]
+    inside = np.take_along_axis(cumulative, index[..., None], axis=-1)[..., 0] - below
+    fraction = np.divide(rank - below, inside, out=np.ones(rank.shape), where=inside > 0)
+    top = index == len(EDGES) - 1
+    value = np.where(
+        top,
+        upper_edges[-2],
+        lower_edges[index]
+        + (upper_edges[np.minimum(index, len(EDGES) - 2)] - lower_edges[index]) * fraction,
+    )
+    return np.where(total > 0, value, np.nan)
+
+
+def flagger_duration(traffic: LatencyTraffic, threshold: int = 5) -> np.ndarray:
+    """(b) request-duration: v2's P99 <= 500 ms per 1-minute check, rollback at 5 failed checks
+    (not reset by passing ones; no v2 data fails, as Flagger's "no values found")."""
+    p99 = histogram_quantile(0.99, traffic.canary)
+    failed = ~(p99 <= FLAGGER_P99)
+    return first(np.cumsum(failed, axis=1) >= threshold)
+
+
+def argo_duration(traffic: LatencyTraffic, limit: int = 3) -> np.ndarray:
+    """(c) `result[0] <= 1.0` on v2's p95 every 1-minute measurement, failureLimit 3: the
+    analysis fails at the 4th failed measurement (NaN, no data, fails the condition)."""
+    p95 = histogram_quantile(0.95, traffic.canary)
+    failed = ~(p95 <= ARGO_P95)
+    return first(np.cumsum(failed, axis=1) > limit)
+
+
+LatencyRule = Callable[[LatencyTraffic], Outcome]
+LATENCY_RULES: dict[str, LatencyRule] = {
+    "(a) this project (errors + latency mSPRT, hold)": lambda t: sequential_test(
+        t.counts, histograms=t
+    ),
+    f"(b) Flagger: P99 <= {FLAGGER_P99 * 1000:g}ms per 1m, 5 fails": lambda t: on_the_plan(
+        flagger_duration(t), t.counts
+    ),
+    f"(c) Argo: p95 <= {ARGO_P95:g}s each 1m, limit 3": lambda t: on_the_plan(
+        argo_duration(t), t.counts
+    ),
+}
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion."""
+    if n == 0:
+        return 0.0, 1.0
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def false_rollbacks(outcome: Outcome) -> str:
+    hits, n = int((~np.isnan(outcome.requests)).sum()), outcome.requests.size
+    low, high = wilson(hits, n)
+    return f"{hits / n:.2%} [{low:.2%}, {high:.2%}]"
+
+
+LATENCY_RATES = (200, 1000)
+
+
+def latency_table(rollouts: int, seed: int) -> tuple[list[str], dict]:
+    """Rule (a) with errors and latency together against Flagger's and Argo's latency rules;
+    the false rollbacks from `rollouts` good v2s per cell, with their 95% interval."""
+    names = [s.name for s in LATENCY_SCENARIOS[1:]]
+    lines = [
+        "| traffic | rule | false rollbacks [95% interval] | "
+        + " | ".join(f"{n}: detected, median/p95 v2 requests (minutes)" for n in names)
+        + " | good v2 held |",
+        "|---|---|---|" + "---|" * len(names) + "---|",
+    ]
+    outcomes: dict = {}
+    seeds = np.random.SeedSequence(seed + 2).spawn(len(LATENCY_RATES))
+    for rate, rate_seed in zip(LATENCY_RATES, seeds, strict=True):
+        rng = np.random.default_rng(rate_seed)
+        traffic = {s.name: simulate_latency(rate, s, rollouts, rng) for s in LATENCY_SCENARIOS}
+        for name, rule in LATENCY_RULES.items():
+            found = {s: rule(t) for s, t in traffic.items()}
+            outcomes[rate, name] = found
+            detections = " | ".join(str(measure(found[n])) for n in names)
+            held = delay(found["equal"]) if name.startswith("(a)") else "-"
+            lines.append(
+                f"| {rate}/min | {name} | {false_rollbacks(found['equal'])} | {detections} "
+                f"| {held} |"
+            )
+    return lines, outcomes
+
+
+def latency_figure(outcomes: dict, path: str) -> None:
+    """Per rule: v2 requests and minutes to detection per regression, false rollbacks."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rule_names = list(LATENCY_RULES)
+    names = [s.name for s in LATENCY_SCENARIOS[1:]]
+    figure, axes = plt.subplots(
+        len(rule_names), 3, figsize=(15, 3.6 * len(rule_names)), squeeze=False
+    )
+    for row, rule in enumerate(rule_names):
+        for column, (field, unit) in enumerate((("requests", "v2 requests"), ("minutes", "min"))):
+            ax = axes[row][column]
+            data, labels = [], []
+            for rate in LATENCY_RATES:
+                for n in names:
+                    values = getattr(outcomes[rate, rule][n], field)
+                    hit = values[~np.isnan(values)]
+                    data.append(hit if hit.size else np.array([np.nan]))
+                    labels.append(f"{n}\n{rate}/min\n{hit.size / values.size:.0%} caught")
+            ax.boxplot(data, whis=(5, 95), showfliers=False)
+            ax.set_xticks(range(1, len(labels) + 1), labels, fontsize=7)
+            ax.set_yscale("log")
+            ax.set_ylabel(f"{unit} to rollback")
+            title = f"{unit} to detection (box 25-75%, whiskers 5-95%)"
+            ax.set_title(f"{rule}\n{title}" if column == 0 else title, fontsize=9, loc="left")
+        ax = axes[row][2]
+        for i, rate in enumerate(LATENCY_RATES):
+            outcome = outcomes[rate, rule]["equal"]
+            hits, n = int((~np.isnan(outcome.requests)).sum()), outcome.requests.size
+            low, high = wilson(hits, n)
+            rate_hat = hits / n
+            below, above = max(0.0, rate_hat - low), max(0.0, high - rate_hat)
+            ax.errorbar(
+                [i],
+                [rate_hat * 100],
+                yerr=[[below * 100], [above * 100]],
+                fmt="o",
+                capsize=6,
+            )
+        ax.axhline(ALPHA * 100, color="red", linestyle="--", label=f"alpha = {ALPHA:.0%}")
+        ax.set_xticks(range(len(LATENCY_RATES)), [f"{r}/min" for r in LATENCY_RATES])
+        ax.set_xlim(-0.5, len(LATENCY_RATES) - 0.5)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("false rollbacks of a good v2 (%)")
+        ax.set_title("false rollbacks of a good v2, 95% interval", fontsize=9)
+        ax.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+TABLES = ("errors", "infra", "latency")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rollouts", type=int, default=1000, help="per cell and scenario")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--tables", default=",".join(TABLES), help=f"which of {','.join(TABLES)} (default all)"
+    )
+    parser.add_argument(
+        "--figure",
+        default="docs/analysis-latency.png",
+        help="where the latency table's picture goes ('' for none)",
+    )
     args = parser.parse_args()
+    tables = set(args.tables.split(","))
+    if tables - set(TABLES):
+        parser.error(f"--tables: unknown {sorted(tables - set(TABLES))}; known: {TABLES}")
     started = time.perf_counter()
-    table, delays = main_table(args.rollouts, args.seed)
-    print("\n".join(table))
-    print()
-    print("\n".join(delays))
-    print()
-    print("\n".join(infra_table(args.rollouts, args.seed)))
+    if "errors" in tables:
+        table, delays = main_table(args.rollouts, args.seed)
+        print("\n".join(table))
+        print()
+        print("\n".join(delays))
+        print()
+    if "infra" in tables:
+        print("\n".join(infra_table(args.rollouts, args.seed)))
+    if "latency" in tables:
+        lines, outcomes = latency_table(args.rollouts, args.seed)
+        print()
+        print("\n".join(lines))
+        if args.figure:
+            latency_figure(outcomes, args.figure)
+            print(f"\nfigure: {args.figure}")
     print(
         f"\n{args.rollouts} rollouts per cell and scenario, seed {args.seed}, "
         f"alpha {ALPHA}, {time.perf_counter() - started:.0f}s"

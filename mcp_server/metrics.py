@@ -6,6 +6,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from mcp_server.errors import ErrorKind
 
+# The edges of `mcp_tool_call_duration_seconds` (seconds): the latency analysis compares the
+# versions at these, and benchmarks/bench_analysis.py simulates histograms with them.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 300, 600)
+
 
 class Metrics:
     """One registry per app, so several apps (tests) can live in one process."""
@@ -24,7 +28,7 @@ class Metrics:
             "MCP tool call duration",
             ["version", "tool"],
             registry=self.registry,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 300, 600),
+            buckets=DURATION_BUCKETS,
         )
         self.api_calls = Counter(
             "mcp_api_calls_total",

@@ -45,6 +45,16 @@ ERROR_RATE = Gauge(
     "Error rate since the rollout started, per version and metric.",
     ["namespace", "name", "version", "metric"],
 )
+SLOW_RATE = Gauge(
+    "codemode_rollout_analysis_slow_rate",
+    "Share of requests slower than a latency threshold since the rollout started.",
+    ["namespace", "name", "version", "le"],
+)
+NOTIFICATIONS = Counter(
+    "codemode_rollout_notifications_total",
+    "Notification attempts (apprise), by outcome: sent or failed (retried later).",
+    ["namespace", "name", "outcome"],
+)
 RECONCILE_ERRORS = Counter(
     "codemode_rollout_reconcile_errors_total",
     "Reconciles that raised; kopf retries them.",
@@ -69,11 +79,18 @@ def record(namespace: str, name: str, status: RolloutStatus, reasons: list[str])
         E_VALUE.labels(namespace, name, metric).set(figures.e_value)
         ERROR_RATE.labels(namespace, name, "v1", metric).set(figures.stable_rate)
         ERROR_RATE.labels(namespace, name, "v2", metric).set(figures.canary_rate)
+    if analysis.latency is not None:
+        E_VALUE.labels(namespace, name, "latency").set(analysis.latency.e_value)
+        for threshold in analysis.latency.thresholds:
+            if threshold.le is not None:
+                le = f"{threshold.le:g}"
+                SLOW_RATE.labels(namespace, name, "v1", le).set(threshold.stable_rate)
+                SLOW_RATE.labels(namespace, name, "v2", le).set(threshold.canary_rate)
 
 
 def forget(namespace: str, name: str) -> None:
     """Drop a deleted rollout's series so dashboards do not show ghosts."""
-    for gauge in (PHASE, WEIGHT, STEP, VERDICT, E_VALUE, ERROR_RATE):
+    for gauge in (PHASE, WEIGHT, STEP, VERDICT, E_VALUE, ERROR_RATE, SLOW_RATE):
         for labels in list(gauge._metrics):  # prometheus_client keeps no public label listing
             if labels[:2] == (namespace, name):
                 gauge.remove(*labels)

@@ -19,7 +19,7 @@ from typing import Any
 import kubernetes
 
 from codemode_operator import metrics
-from codemode_operator.adapters import jobs, prometheus
+from codemode_operator.adapters import jobs, notifications, prometheus
 from codemode_operator.adapters.kube import Kube
 from codemode_operator.adapters.routers import Router
 from codemode_operator.adapters.routers.gateway_api import GatewayAPIRouter
@@ -38,7 +38,9 @@ from codemode_operator.rollout import (
     SetWeight,
     decide,
     metrics_window,
+    notification,
 )
+from codemode_operator.rollout.status import NotificationsStatus
 from codemode_operator.rollout.weight import desired
 
 GROUP, VERSION, PLURAL = "codemode.io", "v1alpha1", "codemoderollouts"
@@ -126,9 +128,14 @@ def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, An
     return patch
 
 
-async def _commit(cluster: Cluster, body: Mapping[str, Any], patch: dict[str, Any]) -> bool:
+async def _commit(
+    cluster: Cluster, body: Mapping[str, Any], patch: dict[str, Any], guarded: bool = True
+) -> bool:
+    """Patch the status; `guarded`: only if nothing changed since `body` (else False)."""
     meta = body["metadata"]
-    payload = {"metadata": {"resourceVersion": meta["resourceVersion"]}, "status": patch}
+    payload: dict[str, Any] = {"status": patch}
+    if guarded:
+        payload["metadata"] = {"resourceVersion": meta["resourceVersion"]}
     try:
         await asyncio.to_thread(
             cluster.kube.custom.patch_namespaced_custom_object_status,
@@ -189,6 +196,50 @@ async def _act(
             cluster.event(body, "Warning", "ActionFailed", f"{action}: {error}"[:1000])
 
 
+# Per rollout (uid), the delivery fields this process last wrote: a lagging watch copy of the
+# status may not show them yet, and a notification must not go out twice for it.
+_DELIVERY: dict[str, NotificationsStatus] = {}
+_DELIVERY_FIELDS = ("delivered", "attempts", "next_attempt_at", "last_error")
+
+
+async def _notify(
+    body: Mapping[str, Any],
+    spec: RolloutSpec,
+    status: RolloutStatus,
+    cluster: Cluster,
+    now: datetime,
+) -> None:
+    """Send the notification that is due, if any; a failure never stops the rollout."""
+    meta = body["metadata"]
+    namespace, name, uid = meta["namespace"], meta["name"], meta.get("uid", meta["name"])
+    state, mine = status.notifications, _DELIVERY.get(uid)
+    if spec.notifications is None or state is None:
+        return
+    if mine is not None and mine.delivered >= state.delivered:
+        state = state.model_copy(update={k: getattr(mine, k) for k in _DELIVERY_FIELDS})
+    note = notification.due(spec, status.model_copy(update={"notifications": state}), now)
+    if note is None:
+        return
+    try:
+        await notifications.send(cluster.kube, namespace, name, spec.notifications, note)
+    except Exception as error:  # DeliveryError, or a bug of a receiver's plugin: retry later
+        reason = str(error) if isinstance(error, notifications.DeliveryError) else repr(error)
+        state = notification.failed(state, now, reason)
+        message = (
+            f"notification {note.seq} ({note.transition}): {reason}; "
+            f"retry at {state.next_attempt_at:%H:%M:%S}"
+        )
+        cluster.event(body, "Warning", "NotificationFailed", message[:1000])
+        metrics.NOTIFICATIONS.labels(namespace, name, "failed").inc()
+    else:
+        state = notification.sent(state, note)
+        metrics.NOTIFICATIONS.labels(namespace, name, "sent").inc()
+    _DELIVERY[uid] = state
+    # These fields are the notifier's alone: no resourceVersion, so a tick's write between the
+    # send and this one cannot make the record of a delivery fail (and the message go twice).
+    await _commit(cluster, body, notification.delivery_patch(state), guarded=False)
+
+
 async def reconcile(
     body: Mapping[str, Any], cluster: Cluster, logger: logging.Logger, now: datetime | None = None
 ) -> RolloutStatus | None:
@@ -206,6 +257,7 @@ async def reconcile(
     if patch and not await _commit(cluster, body, patch):
         return None
     await _act(body, spec, router, cluster, decision.actions, logger)
+    await _notify(body, spec, decision.status, cluster, now)
     reasons = [a.reason for a in decision.actions if isinstance(a, Emit)]
     metrics.record(namespace, name, decision.status, reasons)
     if decision.status.phase == "RolledBack" and status.phase != "RolledBack":

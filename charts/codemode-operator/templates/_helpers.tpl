@@ -37,7 +37,10 @@ The rules the operator needs in every namespace it serves, derived from its code
                                                      (GatewayAPIRouter.set_weight)
   batch jobs                           create, list  step gates (Kube.create_job, Kube.jobs)
   "" events                            create        kopf.event() and kopf's own handler events
-Never granted: delete, pods, secrets, configmaps; Deployments only through their scale subresource.
+  "" secrets (notifications.secretNames) get         the apprise URLs of spec.notifications.secretRef
+                                                     (adapters/notifications.py), those names only
+Never granted: delete, pods, configmaps, any other Secret; Deployments only through their scale
+subresource.
 API discovery (/apis, at start) is open to every authenticated user (system:discovery).
 */ -}}
 {{- define "codemode-operator.rules" -}}
@@ -62,4 +65,10 @@ API discovery (/apis, at start) is open to every authenticated user (system:disc
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
+{{- with .Values.notifications.secretNames }}
+- apiGroups: [""]
+  resources: [secrets]
+  resourceNames: {{ toJson . }}
+  verbs: [get]
+{{- end }}
 {{- end -}}

@@ -7,13 +7,14 @@ client the field knows. Deployments are read from kopf's index (a watch), not fe
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
 import kubernetes
-from kubernetes.client import ApiClient, AppsV1Api, BatchV1Api, CustomObjectsApi
+from kubernetes.client import ApiClient, AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi
 
 from codemode_operator.rollout import DeploymentState
 
@@ -57,6 +58,13 @@ class Kube:
         self.apps = AppsV1Api(client)
         self.batch = BatchV1Api(client)
         self.custom = CustomObjectsApi(client)
+        self.core = CoreV1Api(client)
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> str | None:
+        """One key of a Secret, decoded (None: no such key). Only `get` on that Secret."""
+        secret = await asyncio.to_thread(self.core.read_namespaced_secret, name, namespace)
+        value = (secret.data or {}).get(key)
+        return base64.b64decode(value).decode() if value is not None else None
 
     async def scale(self, namespace: str, deployment: str, replicas: int) -> None:
         body = {"spec": {"replicas": replicas}}

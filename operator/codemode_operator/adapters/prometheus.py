@@ -16,17 +16,32 @@ from __future__ import annotations
 
 import asyncio
 import math
+from datetime import datetime
+from typing import Any
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 
-from codemode_operator.rollout import Counts, MetricsFailure, MetricsSample, Window
+from codemode_operator.rollout import Counts, Histogram, MetricsFailure, MetricsSample, Window
 from codemode_operator.rollout.spec import Analysis
 
 
+def _exact(series: str, by: str = "") -> str:
+    """Per series, the counter at the window's end minus at its start, summed."""
+    return (
+        f"sum{by}(({series} - {series} offset {{window}}) >= 0 or increase({series}[{{window}}]))"
+    )
+
+
 def _exact_count(matchers: str) -> str:
-    series = "mcp_tool_calls_total{" + 'version="{version}"' + matchers + "{selector}}"
-    return f"sum(({series} - {series} offset {{window}}) >= 0 or increase({series}[{{window}}]))"
+    return _exact("mcp_tool_calls_total{" + 'version="{version}"' + matchers + "{selector}}")
+
+
+def latency_query(version: str, tools: str, window: str, selector: str) -> str:
+    """Requests per bucket edge (`le`) of one version's tools over the window, exactly."""
+    tool = f',tool=~"{tools}"' if tools else ""
+    series = f'mcp_tool_call_duration_seconds_bucket{{version="{version}"{tool}{selector}}}'
+    return _exact(series, " by (le)").replace("{window}", window)
 
 
 DEFAULT_QUERIES = {
@@ -41,17 +56,24 @@ class QueryError(Exception):
     """One query had no usable answer; the message says why."""
 
 
+def _milliseconds(start: datetime, end: datetime) -> str:
+    # Milliseconds: the next window's start is this one's end, so offsets must not round.
+    return f"{max(1, round((end - start).total_seconds() * 1000))}ms"
+
+
 def queries(analysis: Analysis, version: str, window: Window) -> dict[str, str]:
     """The PromQL for one version: the spec's templates or the defaults, filled in."""
-    # Milliseconds: the next window's start is this one's end, so offsets must not round.
-    milliseconds = max(1, round((window.end - window.start).total_seconds() * 1000))
     overrides = analysis.queries
     templates = {
         "requests": overrides.requests or DEFAULT_QUERIES["requests"],
         "errors": overrides.errors or DEFAULT_QUERIES["errors"],
         "infra_errors": overrides.infra_errors or DEFAULT_QUERIES["infra_errors"],
     }
-    fill = {"{version}": version, "{window}": f"{milliseconds}ms", "{selector}": analysis.selector}
+    fill = {
+        "{version}": version,
+        "{window}": _milliseconds(window.start, window.end),
+        "{selector}": analysis.selector,
+    }
     # Plain replacement, not str.format: PromQL's own braces must not need escaping.
     filled = {}
     for name, template in templates.items():
@@ -72,9 +94,9 @@ def _value(result: list[dict[str, object]], query: str) -> float:
     return max(0.0, value)
 
 
-def _query(client: PrometheusConnect, query: str, at: float, timeout: float) -> float:
+def _result(client: PrometheusConnect, query: str, at: float, timeout: float) -> list[dict]:
     try:
-        result = client.custom_query(
+        return client.custom_query(
             query, params={"time": at, "timeout": f"{timeout:g}s"}, timeout=timeout
         )
     except PrometheusApiClientException as error:
@@ -83,7 +105,35 @@ def _query(client: PrometheusConnect, query: str, at: float, timeout: float) -> 
         raise QueryError(f"Prometheus did not answer within {timeout:.0f}s") from error
     except requests.RequestException as error:
         raise QueryError(f"Prometheus unreachable: {type(error).__name__}") from error
-    return _value(result, query)
+
+
+def _query(client: PrometheusConnect, query: str, at: float, timeout: float) -> float:
+    return _value(_result(client, query, at, timeout), query)
+
+
+def _histogram(
+    client: PrometheusConnect, analysis: Analysis, version: str, start: datetime, end: datetime
+) -> Histogram:
+    latency = analysis.latency
+    assert latency is not None
+    tools = (
+        latency.stable_tools
+        if version == "v1" and latency.stable_tools is not None
+        else latency.tools
+    )
+    query = latency_query(version, tools, _milliseconds(start, end), analysis.selector)
+    result = _result(client, query, end.timestamp(), analysis.prometheus.timeout.total_seconds())
+    edges, counts = [], []
+    for series in result:
+        le = series.get("metric", {}).get("le")
+        value = float(series["value"][1])
+        if le is None or math.isnan(value):
+            raise QueryError(f"query returned a series without le, or NaN: {query}")
+        edges.append(float(le))  # "+Inf" parses as inf
+        counts.append(value)
+    if math.inf not in edges:  # no series (no requests), or a broken exposition
+        edges, counts = [*edges, math.inf], [*counts, max(counts, default=0.0)]
+    return Histogram.model_validate({"le": edges, "counts": counts})
 
 
 def _counts(client: PrometheusConnect, analysis: Analysis, version: str, window: Window) -> Counts:
@@ -101,15 +151,31 @@ def _counts(client: PrometheusConnect, analysis: Analysis, version: str, window:
     )
 
 
+def _latency(client: PrometheusConnect, analysis: Analysis, window: Window) -> dict[str, Any]:
+    """Both versions' histograms over the window, and v1's before it when edges are due."""
+    if analysis.latency is None:
+        return {}
+    found: dict[str, Any] = {
+        f"{role}_latency": _histogram(client, analysis, version, window.start, window.end)
+        for role, version in VERSIONS.items()
+    }
+    if window.baseline_start is not None:
+        found["stable_baseline"] = _histogram(
+            client, analysis, VERSIONS["stable"], window.baseline_start, window.start
+        )
+    return found
+
+
 def _sample(analysis: Analysis, window: Window) -> MetricsSample | MetricsFailure:
     client = PrometheusConnect(url=analysis.prometheus.address, disable_ssl=False)
     try:
         counts = {
             role: _counts(client, analysis, version, window) for role, version in VERSIONS.items()
         }
+        histograms = _latency(client, analysis, window)
     except QueryError as error:
         return MetricsFailure(reason=str(error))
-    return MetricsSample(start=window.start, end=window.end, **counts)
+    return MetricsSample(start=window.start, end=window.end, **counts, **histograms)
 
 
 async def sample(analysis: Analysis, window: Window) -> MetricsSample | MetricsFailure:

@@ -2,22 +2,25 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from . import conditions, phases, verdict
+from . import conditions, latency, phases, verdict
 from .conditions import ANALYSIS_PASSING
 from .duration import format_duration
 from .observations import Counts, MetricsFailure, MetricsSample
 from .spec import RolloutSpec
-from .status import MetricAnalysis, RolloutStatus, VersionCounts
+from .status import LatencyAnalysis, MetricAnalysis, RolloutStatus, VersionCounts
 from .tick import Tick
 
 
 @dataclass(frozen=True)
 class Window:
-    """The counts to fetch: increases over [start, end)."""
+    """The counts to fetch: increases over [start, end). With `baseline_start`, also v1's
+    latency histogram over [baseline_start, start), from which a step's edges are chosen."""
 
     start: datetime
     end: datetime
+    baseline_start: datetime | None = None
 
 
 def metrics_window(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> Window | None:
@@ -25,7 +28,12 @@ def metrics_window(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> W
     start = status.analysis.window_start
     if spec.analysis is None or status.phase not in ("Progressing", "Paused") or start is None:
         return None
-    return Window(start, now) if now - start >= spec.analysis.interval else None
+    if now - start < spec.analysis.interval:
+        return None
+    wanted = spec.analysis.latency
+    if wanted and latency.needs_baseline(status.analysis.latency, wanted, status.step_index):
+        return Window(start, now, start - wanted.baseline)
+    return Window(start, now)
 
 
 def check(t: Tick) -> None:
@@ -55,9 +63,16 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
     if restart is not None:
         # Sums against another θ0 or prior mean nothing now: restart the tests (and say so).
         t.emit("AnalysisRestarted", restart)
-        record = t.status.analysis = verdict.new_record(spec.alpha, spec.tolerance).model_copy(
+        record = t.status.analysis = phases.new_analysis(t.spec).model_copy(
             update={"window_start": record.window_start, "step_canary_requests": 0}
         )
+    elif spec.latency is None:
+        record.latency = None
+    elif (why := latency.restart_reason(record.latency, spec.latency)) is not None:
+        # The error tests go on; only the latency test starts again (and spends a fresh alpha).
+        if record.latency is not None:
+            t.emit("AnalysisRestarted", why)
+        record.latency = latency.start(spec.latency, spec.alpha)
     if record.metrics_unavailable_since is not None:
         # The first window after an outage spans the gap, and a restarted Prometheus may not
         # have scraped yet or lost the samples at its start (then the counts come from an
@@ -73,25 +88,44 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
         "errors": (verdict.ERRORS, canary.errors, stable.errors),
         "infra_errors": (verdict.INFRA_ERRORS, canary.infra_errors, stable.infra_errors),
     }
-    updated = {
+    alpha = verdict.error_alpha(spec.alpha, spec.latency is not None)
+    updated: dict[str, Any] = {
         name: verdict.update(
             getattr(record, name),
             test,
             canary=(canary.requests, canary_errors),
             stable=(stable.requests, stable_errors),
             null_ratio=record.null_ratio,
-            alpha=spec.alpha,
+            alpha=alpha,
         )
         for name, (test, canary_errors, stable_errors) in tests.items()
     }
+    if spec.latency is not None and record.latency is not None:
+        histograms = sample.canary_latency, sample.stable_latency
+        if histograms[0] is not None and histograms[1] is not None:
+            updated["latency"] = latency.update(
+                record.latency,
+                spec.latency,
+                *histograms,
+                t.status.step_index,
+                spec.alpha,
+                sample.stable_baseline,
+            )
     canary_total = record.canary_total + canary
     cap = spec.max_canary_infra_errors
     cap_exceeded = cap is not None and canary_total.infra_errors > cap
     step_requests = record.step_canary_requests + canary.requests
+    latency_test = updated.get("latency", record.latency)
+    tested = [updated["errors"], updated["infra_errors"]]
     outcome = verdict.overall(
-        *updated.values(), cap_exceeded=cap_exceeded, enough_data=step_requests >= spec.min_requests
+        *tested,
+        *([latency_test] if latency_test is not None else []),
+        cap_exceeded=cap_exceeded,
+        enough_data=step_requests >= spec.min_requests,
     )
-    message = _message(updated["errors"], updated["infra_errors"], canary_total, cap_exceeded)
+    message = _message(
+        updated["errors"], updated["infra_errors"], latency_test, canary_total, cap_exceeded
+    )
     t.status.analysis = record.model_copy(
         update={
             **updated,
@@ -115,16 +149,26 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
 
 
 def _message(
-    errors: MetricAnalysis, infra: MetricAnalysis, canary_total: VersionCounts, cap_exceeded: bool
+    errors: MetricAnalysis,
+    infra: MetricAnalysis,
+    latency_test: LatencyAnalysis | None,
+    canary_total: VersionCounts,
+    cap_exceeded: bool,
 ) -> str:
+    """Every test's figures, those that fail first (an Event's message may be cut short)."""
     parts = [
-        f"{name}: v2 {m.canary_rate:.3%} vs v1 {m.stable_rate:.3%}, "
-        f"e={m.e_value:.3g} (fail at {m.threshold:.3g}), p={m.p_value:.3g}"
+        (
+            m.verdict,
+            f"{name}: v2 {m.canary_rate:.3%} vs v1 {m.stable_rate:.3%}, "
+            f"e={m.e_value:.3g} (fail at {m.threshold:.3g}), p={m.p_value:.3g}",
+        )
         for name, m in (("errors", errors), ("infra errors", infra))
     ]
+    if latency_test is not None:
+        parts.append((latency_test.verdict, latency.summary(latency_test)))
     if cap_exceeded:
-        parts.append(f"v2 infra errors {canary_total.infra_errors} over the cap")
-    return "; ".join(parts)
+        parts.insert(0, ("Fail", f"v2 infra errors {canary_total.infra_errors} over the cap"))
+    return "; ".join(text for _, text in sorted(parts, key=lambda part: part[0] != "Fail"))
 
 
 def _unavailable(t: Tick, reason: str) -> None:
@@ -134,6 +178,7 @@ def _unavailable(t: Tick, reason: str) -> None:
     if record.metrics_unavailable_since is None:
         record.metrics_unavailable_since = t.now
         t.emit("MetricsUnavailable", reason, "Warning")
+        t.notify("MetricsUnavailable", "MetricsUnavailable", reason)
     record.metrics_unavailable_reason = reason
     since = record.metrics_unavailable_since
     message = f"metrics unavailable since {since.isoformat()}: {reason}"

@@ -14,7 +14,18 @@ Succeeded --scaleDownStable.after--> ScaleStable(0) once
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import changes, pause, phases, pins, readiness, requests, scale_down, step, weight
+from . import (
+    changes,
+    notification,
+    pause,
+    phases,
+    pins,
+    readiness,
+    requests,
+    scale_down,
+    step,
+    weight,
+)
 from .actions import Action
 from .analysis import check as check_analysis
 from .observations import Observations
@@ -51,6 +62,7 @@ def decide(
     if pinning := pins.sync(spec, t.status, observations):
         t.actions.append(pinning)
     pins.describe(t)
+    notification.prune(t.status)
     t.status.observed_generation = observations.generation
     step.describe(spec, t.status, now)
     return Decision(t.ordered_actions(), t.status)

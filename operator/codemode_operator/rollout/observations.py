@@ -1,5 +1,6 @@
 """What the handlers gather for one tick; the core never fetches anything itself."""
 
+import math
 from datetime import datetime
 from typing import Literal
 
@@ -52,13 +53,59 @@ class Counts(_Observed):
         return self
 
 
+class Histogram(_Observed):
+    """Requests of one version over the window by duration: `counts[i]` took at most `le[i]`
+    seconds (cumulative, as Prometheus' `_bucket{le}`); the last edge is +Inf (all requests).
+
+    Exact counter differences are whole numbers, but a series that reset in the window falls
+    back to an extrapolating increase(): counts are rounded and made cumulative again here, so
+    no edge ever has a negative number of requests above it."""
+
+    le: tuple[float, ...]
+    counts: tuple[int, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cumulative(cls, data: object) -> object:
+        if not isinstance(data, dict) or "counts" not in data or "le" not in data:
+            return data
+        pairs = sorted(zip(data["le"], data["counts"], strict=True))
+        counts, top = [], 0
+        for _, value in pairs:
+            top = max(top, round(max(0.0, float(value))))
+            counts.append(top)
+        return {"le": tuple(float(le) for le, _ in pairs), "counts": tuple(counts)}
+
+    @model_validator(mode="after")
+    def _ends_at_infinity(self) -> "Histogram":
+        if not self.le or self.le[-1] != math.inf:
+            raise ValueError("a histogram's last edge must be +Inf")
+        return self
+
+    @property
+    def requests(self) -> int:
+        return self.counts[-1]
+
+    def slower_than(self, le: float) -> int | None:
+        """Requests that took longer than the edge `le`; None when `le` is not an edge of a
+        histogram with requests (0 would count them all as fast, and v2 as the slower)."""
+        if le in self.le:
+            return self.requests - self.counts[self.le.index(le)]
+        return 0 if self.requests == 0 else None
+
+
 class MetricsSample(_Observed):
-    """Counts over [start, end), the window `analysis.metrics_window` asked for."""
+    """Counts over [start, end), the window `analysis.metrics_window` asked for; the
+    latency histograms only when `analysis.latency` is set (None: not queried)."""
 
     start: datetime
     end: datetime
     canary: Counts
     stable: Counts
+    canary_latency: Histogram | None = None
+    stable_latency: Histogram | None = None
+    # v1's histogram over the window's `baseline_start` to its start, when edges are chosen.
+    stable_baseline: Histogram | None = None
 
 
 class MetricsFailure(_Observed):

@@ -1,15 +1,21 @@
 """Transitions that start or end a rollout."""
 
-from . import conditions, verdict
+from . import conditions, latency, verdict
 from .conditions import PROGRESSING, ROLLED_BACK
 from .spec import Analysis, RolloutSpec
-from .status import Phase, RolloutStatus
+from .status import AnalysisRecord, Phase, RolloutStatus
 from .tick import Tick
 
 
-def _test_settings(spec: RolloutSpec) -> tuple[float, float]:
+def new_analysis(spec: RolloutSpec) -> AnalysisRecord:
+    """Nothing seen yet: every test at e = 1, each with its share of alpha."""
     analysis = spec.analysis or Analysis()
-    return analysis.alpha, analysis.tolerance
+    record = verdict.new_record(
+        verdict.error_alpha(analysis.alpha, analysis.latency is not None), analysis.tolerance
+    )
+    if analysis.latency is not None:
+        record.latency = latency.start(analysis.latency, analysis.alpha)
+    return record
 
 
 def start(t: Tick, reason: str, message: str) -> None:
@@ -23,10 +29,11 @@ def start(t: Tick, reason: str, message: str) -> None:
         step_count=len(t.spec.steps),
         canary_weight=old.canary_weight,
         canary_revision=canary.revision if canary else None,
-        analysis=verdict.new_record(*_test_settings(t.spec)),
+        analysis=new_analysis(t.spec),
         conditions=old.conditions,
         history=old.history,
         last_request=old.last_request,
+        notifications=old.notifications,  # the outbox outlives an attempt
         observed_generation=old.observed_generation,
     )
     conditions.set_condition(t.status, ROLLED_BACK, False, reason, message, t.now)

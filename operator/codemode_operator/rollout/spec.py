@@ -90,6 +90,40 @@ class HoldOnSuspicion(CrdModel):
     from_step: int = Field(default=2, ge=1)
 
 
+class Latency(CrdModel):
+    """The latency test: for each threshold, is v2's share of the requests slower than it
+    larger than its share of the traffic (docs/analysis.md)?
+
+    Thresholds are bucket edges of `mcp_tool_call_duration_seconds`: the edges nearest v1's
+    `quantiles` in v1's own histogram over the `baseline` before each step's start, or the
+    smallest edges at or above the configured `thresholds`."""
+
+    quantiles: list[float] = Field(default_factory=lambda: [0.5, 0.95, 0.99], max_length=5)
+    thresholds: list[Duration] = Field(default=[], max_length=5)  # set: used instead
+    # Relative, as the errors' tolerance: 0.1 lets v2 have 10% more slow requests than v1.
+    tolerance: float = Field(default=0.0, ge=0)
+    # PromQL regexes on the `tool` label ("": every tool). v1 has one tool per operation and
+    # v2 has search/execute/pollJob and natives, whose latencies differ by orders of magnitude.
+    tools: str = ""
+    stable_tools: str | None = None  # v1's tools when they differ from `tools`
+    # v1's histogram over this long before a step's start chooses that step's edges.
+    baseline: Duration = timedelta(hours=1)
+
+    @field_validator("tools", "stable_tools")
+    @classmethod
+    def _promql_regex(cls, tools: str | None) -> str | None:
+        if tools is not None and ('"' in tools or "\\" in tools):
+            raise ValueError("must be a PromQL regex without double quotes or backslashes")
+        return tools
+
+    @field_validator("quantiles")
+    @classmethod
+    def _open_unit_interval(cls, quantiles: list[float]) -> list[float]:
+        if any(not 0 < q < 1 for q in quantiles):
+            raise ValueError("latency quantiles must be between 0 and 1 (exclusive)")
+        return quantiles
+
+
 class Analysis(CrdModel):
     interval: Duration = timedelta(minutes=1)
     prometheus: Prometheus = Prometheus()
@@ -101,11 +135,39 @@ class Analysis(CrdModel):
     queries: Queries = Queries()
     on_metrics_unavailable: OnMetricsUnavailable = OnMetricsUnavailable()
     hold_on_suspicion: HoldOnSuspicion = HoldOnSuspicion()
+    latency: Latency | None = None  # None: errors only (the latency test is opt-in)
 
 
 class ScaleDownStable(CrdModel):
     enabled: bool = True
     after: Duration = timedelta(hours=168)  # the seed: decommission v1 after a quiet week
+
+
+Transition = Literal[
+    "StepStarted", "SuspectedRegression", "RolledBack", "Aborted", "Succeeded", "MetricsUnavailable"
+]
+TRANSITIONS: tuple[Transition, ...] = (
+    "StepStarted",
+    "SuspectedRegression",
+    "RolledBack",
+    "Aborted",
+    "Succeeded",
+    "MetricsUnavailable",
+)
+
+
+class SecretKeyRef(CrdModel):
+    name: str
+    key: str = "urls"
+
+
+class Notifications(CrdModel):
+    """Tell people of transitions through apprise (Slack, Teams, PagerDuty, webhooks, ...).
+
+    The Secret's key holds apprise URLs (whitespace or comma separated): URLs carry tokens."""
+
+    secret_ref: SecretKeyRef
+    transitions: list[Transition] = Field(default_factory=lambda: list(TRANSITIONS))
 
 
 class RolloutSpec(CrdModel):
@@ -118,6 +180,7 @@ class RolloutSpec(CrdModel):
     # None: steps advance on time, readiness and gates only (no metric gating), as in Argo.
     analysis: Analysis | None = None
     scale_down_stable: ScaleDownStable = ScaleDownStable()
+    notifications: Notifications | None = None
 
     @field_validator("steps")
     @classmethod

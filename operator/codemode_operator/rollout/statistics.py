@@ -52,11 +52,19 @@ def add(sums: Sequence[float], increments: Sequence[float]) -> tuple[float, ...]
     return tuple(s + i for s, i in zip(sums, increments, strict=True))
 
 
-def log_e_value(sums: Sequence[float], prior: Prior) -> float:
-    """log of Σ w·LR(θ): the mixture likelihood ratio, computed without overflow."""
-    terms = [math.log(w) + s for w, s in zip(prior.weights, sums, strict=True)]
+def _log_sum_exp(terms: Sequence[float]) -> float:
     top = max(terms)
     return top + math.log(sum(math.exp(t - top) for t in terms))
+
+
+def log_e_value(sums: Sequence[float], prior: Prior) -> float:
+    """log of Σ w·LR(θ): the mixture likelihood ratio, computed without overflow."""
+    return _log_sum_exp([math.log(w) + s for w, s in zip(prior.weights, sums, strict=True)])
+
+
+def log_average(log_e_values: Sequence[float]) -> float:
+    """log of the mean of several e-values (an e-value itself: each has expectation ≤ 1)."""
+    return _log_sum_exp(log_e_values) - math.log(len(log_e_values))
 
 
 def p_value(max_log_e: float) -> float:

@@ -34,7 +34,18 @@ class VersionCounts(CrdModel):
         )
 
 
-class MetricAnalysis(CrdModel):
+class Evidence(CrdModel):
+    """A test's evidence that v2 is worse: its e-value, p-value and verdict."""
+
+    log_e_value: float = 0.0
+    max_log_e_value: float = 0.0
+    e_value: float = 1.0
+    p_value: float = 1.0
+    threshold: float = 0.0  # the e-value that fails
+    verdict: Verdict = "Inconclusive"
+
+
+class MetricAnalysis(Evidence):
     """One metric's test since the rollout started; `logLikelihoodRatios` is its running state."""
 
     prior_ratios: list[float] = []  # θ/θ0 of the prior the sums belong to
@@ -45,12 +56,25 @@ class MetricAnalysis(CrdModel):
     stable_errors: int = 0
     canary_rate: float = 0.0
     stable_rate: float = 0.0
-    log_e_value: float = 0.0
-    max_log_e_value: float = 0.0
-    e_value: float = 1.0
-    p_value: float = 1.0
-    threshold: float = 0.0
-    verdict: Verdict = "Inconclusive"
+
+
+class LatencyThreshold(MetricAnalysis):
+    """One latency threshold's test: the "errors" it counts are the requests slower than `le`."""
+
+    quantile: float | None = None  # the v1 quantile `le` was chosen near; None: configured
+    le: float | None = None  # seconds, a bucket edge; None until chosen (v1 has no data yet)
+    canary_errors: int = Field(default=0, alias="canarySlow")
+    stable_errors: int = Field(default=0, alias="stableSlow")
+    canary_rate: float = Field(default=0.0, alias="canarySlowRate")
+    stable_rate: float = Field(default=0.0, alias="stableSlowRate")
+
+
+class LatencyAnalysis(Evidence):
+    """The latency test: one e-process per threshold, their average is its e-value."""
+
+    null_ratio: float = 1.0  # 1 + latency tolerance
+    thresholds: list[LatencyThreshold] = []
+    thresholds_step: int | None = None  # the step whose start the edges were chosen at
 
 
 class AnalysisRecord(CrdModel):
@@ -64,6 +88,7 @@ class AnalysisRecord(CrdModel):
     step_canary_requests: int = 0
     errors: MetricAnalysis = MetricAnalysis()
     infra_errors: MetricAnalysis = MetricAnalysis()
+    latency: LatencyAnalysis | None = None  # only with `analysis.latency`
     verdict: Verdict = "Inconclusive"
     message: str = ""
     metrics_unavailable_since: datetime | None = None
@@ -75,6 +100,32 @@ class HistoryEntry(CrdModel):
     from_: str = Field(alias="from")
     to: str
     reason: str
+
+
+NotificationSeverity = Literal["info", "success", "warning", "failure"]  # apprise's types
+
+
+class Notification(CrdModel):
+    """One transition to tell people of, rendered when it happened (with its figures)."""
+
+    seq: int  # 1, 2, ... over the rollout's life: the outbox's order and a receiver's dedupe key
+    time: datetime
+    transition: str
+    severity: NotificationSeverity
+    title: str
+    body: str
+
+
+class NotificationsStatus(CrdModel):
+    """The outbox: transitions are queued in the same status write that records them, and
+    `delivered` moves on only once a receiver took one, so a restart loses none."""
+
+    queued: int = 0  # the last seq queued
+    delivered: int = 0  # the last seq delivered
+    outbox: list[Notification] = []  # queued and not yet delivered, oldest first
+    attempts: int = 0  # failed attempts at the oldest one
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
 
 
 class LastRequest(CrdModel):
@@ -106,4 +157,5 @@ class RolloutStatus(CrdModel):
     conditions: list[Condition] = []
     history: list[HistoryEntry] = []
     last_request: LastRequest | None = None
+    notifications: NotificationsStatus | None = None  # only with `spec.notifications`
     observed_generation: int | None = None

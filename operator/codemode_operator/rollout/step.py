@@ -107,4 +107,5 @@ def advance(t: Tick, ready: bool) -> None:
         before = conditions.get_condition(t.status, PROGRESSING)
         if hold[0] == suspicion.SUSPECTED and (before is None or before.reason != hold[0]):
             t.emit(*hold, "Warning")  # once per hold: an SRE may want to look before the verdict
+            t.notify(suspicion.SUSPECTED, *hold)
         conditions.set_condition(t.status, PROGRESSING, True, *hold, t.now)

@@ -6,18 +6,26 @@ can wait for a verdict instead of widening the exposure of a v2 that leans towar
 
 import math
 
-from .status import MetricAnalysis
+from .status import Evidence, LatencyAnalysis, MetricAnalysis
 from .tick import Tick
 
 SUSPECTED = "SuspectedRegression"
 
 
 def suspect(
-    errors: MetricAnalysis, infra_errors: MetricAnalysis, e_value: float
-) -> tuple[str, MetricAnalysis] | None:
+    errors: MetricAnalysis,
+    infra_errors: MetricAnalysis,
+    e_value: float,
+    latency: LatencyAnalysis | None = None,
+) -> tuple[str, Evidence] | None:
     """The first test whose evidence of a regression is at least `e_value`, with its name."""
     level = math.log(e_value)
-    named = (("errors", errors), ("infra errors", infra_errors))
+    named: list[tuple[str, Evidence]] = [
+        ("errors", errors),
+        ("infra errors", infra_errors),
+    ]
+    if latency is not None:
+        named.append(("latency", latency))
     return next(((name, m) for name, m in named if m.log_e_value >= level), None)
 
 
@@ -32,7 +40,8 @@ def holding(t: Tick) -> tuple[str, str] | None:
     until = status.step_ends_at + hold.max_duration
     if status.step_index + 1 < hold.from_step or t.now >= until:
         return None
-    found = suspect(status.analysis.errors, status.analysis.infra_errors, hold.e_value)
+    record = status.analysis
+    found = suspect(record.errors, record.infra_errors, hold.e_value, record.latency)
     if found is None:
         return None
     name, m = found

@@ -4,10 +4,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from . import history, weight
+from . import history, notification, weight
 from .actions import ORDER, Action, Emit
 from .observations import Observations
-from .spec import RolloutSpec, Step
+from .spec import RolloutSpec, Step, Transition
 from .status import ACTIVE_PHASES, RolloutStatus
 
 
@@ -42,9 +42,16 @@ class Tick:
         message: str,
         type_: Literal["Normal", "Warning"] = "Normal",
     ) -> None:
-        """A transition: one history entry and one event."""
-        history.append(self.status, self.now, before, self.label(), reason)
+        """A transition: one history entry and one event (and a notification, if asked)."""
+        label = self.label()
+        history.append(self.status, self.now, before, label, reason)
         self.emit(reason, message, type_)
+        kind = notification.transition(self.status, reason)
+        if kind is not None:
+            self.notify(kind, reason, message)
+
+    def notify(self, kind: Transition, reason: str, message: str) -> None:
+        notification.queue(self.spec, self.status, self.now, kind, reason, message, self.label())
 
     def ordered_actions(self) -> tuple[Action, ...]:
         return tuple(sorted(self.actions, key=lambda a: ORDER.index(type(a))))

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from . import statistics
 from .statistics import Prior
-from .status import AnalysisRecord, MetricAnalysis, Verdict
+from .status import AnalysisRecord, Evidence, MetricAnalysis, Verdict
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,16 @@ class MetricTest:
 # state remembers its prior (`priorRatios`): sums of another prior restart the test.
 ERRORS = MetricTest(Prior((1.9, 2.4), (0.5, 0.5)), alpha_share=0.95)
 INFRA_ERRORS = MetricTest(Prior((5.0, 10.0, 20.0), (0.25, 0.5, 0.25)), alpha_share=0.05)
+# The latency test (opt-in) takes its share of the rollout's alpha first; the error tests split
+# the rest 0.95/0.05 as above, so the three together keep false rollbacks <= alpha. Its prior
+# is on the ratio of the versions' chances of being slower than an edge: a 1.2x slower v2 makes
+# it 1.3-2.4 at v1's p50-p99, 1.5x makes it 1.7-6, a tail regression 10-15 at the p99.
+LATENCY = MetricTest(Prior((1.5, 3.0, 10.0), (0.4, 0.4, 0.2)), alpha_share=0.2)
+
+
+def error_alpha(alpha: float, latency: bool) -> float:
+    """The alpha the error tests split: all of it, or what the latency test leaves."""
+    return alpha * (1 - LATENCY.alpha_share) if latency else alpha
 
 
 def start(test: MetricTest, alpha: float) -> MetricAnalysis:
@@ -81,26 +91,33 @@ def update(
         state.stable_errors + stable_errors,
     )
     verdict: Verdict = "Fail" if log_e >= math.log(threshold) else "Pass"
-    return MetricAnalysis(
-        prior_ratios=list(test.prior.ratios),
-        log_likelihood_ratios=list(sums),
-        canary_requests=totals[0],
-        stable_requests=totals[1],
-        canary_errors=totals[2],
-        stable_errors=totals[3],
-        canary_rate=totals[2] / totals[0] if totals[0] else 0.0,
-        stable_rate=totals[3] / totals[1] if totals[1] else 0.0,
-        log_e_value=log_e,
-        max_log_e_value=max_log_e,
-        e_value=math.exp(min(log_e, 700.0)),
-        p_value=statistics.p_value(max_log_e),
-        threshold=threshold,
-        # No interval yet where errors could come from either version: no evidence either way.
-        verdict=verdict if any(sums) else "Inconclusive",
+    # A copy, so that a latency threshold (a MetricAnalysis with its edge) keeps its fields.
+    return state.model_copy(
+        update={
+            "prior_ratios": list(test.prior.ratios),
+            "log_likelihood_ratios": list(sums),
+            "canary_requests": totals[0],
+            "stable_requests": totals[1],
+            "canary_errors": totals[2],
+            "stable_errors": totals[3],
+            "canary_rate": totals[2] / totals[0] if totals[0] else 0.0,
+            "stable_rate": totals[3] / totals[1] if totals[1] else 0.0,
+            "log_e_value": log_e,
+            "max_log_e_value": max_log_e,
+            "e_value": e_value(log_e),
+            "p_value": statistics.p_value(max_log_e),
+            "threshold": threshold,
+            # No interval yet where errors could come from either version: no evidence.
+            "verdict": verdict if any(sums) else "Inconclusive",
+        }
     )
 
 
-def overall(*tests: MetricAnalysis, cap_exceeded: bool, enough_data: bool) -> Verdict:
+def e_value(log_e: float) -> float:
+    return math.exp(min(log_e, 700.0))
+
+
+def overall(*tests: Evidence, cap_exceeded: bool, enough_data: bool) -> Verdict:
     """Fail on any evidence of a regression; Pass needs enough v2 data too (none is no pass)."""
     if cap_exceeded or any(t.verdict == "Fail" for t in tests):
         return "Fail"

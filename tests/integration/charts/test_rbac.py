@@ -130,6 +130,10 @@ def test_a_verb_the_role_lacks_is_denied(
     assert can_i("delete", "deployments") == "no"
     assert can_i("patch", "deployments") == "no"  # only through the scale subresource
     assert can_i("get", "secrets") == "no"
+    assert can_i("list", "secrets") == "no"
+    # Only the Secret of notification URLs the chart names (notifications.secretNames).
+    assert can_i("get", "secret/codemode-notifications") == "yes"
+    assert can_i("get", "secret/another") == "no"
     assert can_i("list", "codemoderollouts.codemode.io", where="default") == "no"
     apply(control_plane, namespace, *objects(template(MCP_CHART, "codemode-mcp", namespace)))
     attempt = kubectl_as(

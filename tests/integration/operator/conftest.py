@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +265,10 @@ class Exporter:
         body = {"version": version, "count": count}
         httpx.post(f"{self.url}/errors", json=body, timeout=5).raise_for_status()
 
+    def calls(self, version: str, count: int, seconds: float) -> None:
+        body = {"version": version, "count": count, "seconds": seconds}
+        httpx.post(f"{self.url}/calls", json=body, timeout=5).raise_for_status()
+
 
 @pytest.fixture
 def exporter(tmp_path: Path) -> Iterator[Exporter]:
@@ -280,3 +285,62 @@ def prometheus_for_test(tmp_path: Path, exporter: Exporter) -> Iterator[promethe
     )
     yield prom
     prom.stop()
+
+
+ANALYSIS_TIMEOUT = 90
+
+
+@dataclass
+class Rig:
+    """The operator, a steerable metrics process and a Prometheus scraping it, in one namespace."""
+
+    cp: ControlPlane
+    ns: str
+    operator: Operator
+    exporter: Exporter
+    prom: prometheus.Prometheus
+
+    def start(
+        self,
+        dwell: str = "4s",
+        before_rollout: Callable[[], object] = lambda: None,
+        hold: str = "8s",
+        analysis: Mapping[str, Any] | None = None,
+        **spec: Any,
+    ) -> None:
+        steps = [{"weight": w, "pause": {"duration": dwell}} for w in (5, 25, 50)]
+        settings = {
+            "prometheus": {"address": self.prom.url, "timeout": "3s"},
+            "interval": "2s",
+            "minRequests": 20,
+            "onMetricsUnavailable": {"after": "1h", "action": "Hold"},
+            # The suspicion hold at this time scale (the seed: 1h after dwells of 30m to 2h).
+            "holdOnSuspicion": {"maxDuration": hold},
+            **(analysis or {}),
+        }
+        apply(self.cp, self.ns, *gateway_workloads())
+        before_rollout()
+        body = rollout(steps=[*steps, {"weight": 100}], analysis=settings, **spec)
+        apply(self.cp, self.ns, body)
+
+    def status(self) -> dict[str, Any]:
+        return status(self.cp, self.ns)
+
+    def wait(
+        self, what: str, done: Callable[[dict[str, Any]], bool], timeout: float = ANALYSIS_TIMEOUT
+    ) -> dict[str, Any]:
+        """The rollout's status once `done(status)` holds (bounded by `timeout`)."""
+        return wait_for(
+            what, lambda: (s := self.status()) and done(s) and s, timeout, show=self.status
+        )
+
+
+@pytest.fixture
+def rig(
+    control_plane: ControlPlane,
+    namespace: str,
+    operator: Operator,
+    exporter: Exporter,
+    prometheus_for_test: prometheus.Prometheus,
+) -> Rig:
+    return Rig(control_plane, namespace, operator, exporter, prometheus_for_test)

@@ -3,82 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
-import pytest
 
 from devcluster import prometheus
-from devcluster.cluster import ControlPlane
-from devcluster.prometheus import Prometheus
 
-from .conftest import (
-    ROUTE_WEIGHTS,
-    Exporter,
-    Operator,
-    Watch,
-    apply,
-    condition,
-    gateway_workloads,
-    rollout,
-    status,
-    wait_for,
-)
+from .conftest import ROUTE_WEIGHTS, Rig, Watch, condition, wait_for
 
-TIMEOUT = 90
 HEALTHY = {"rps": 200, "errorRate": 0.01, "infraRate": 0.0}
-
-
-@dataclass
-class Rig:
-    """The operator, a steerable metrics process and a Prometheus scraping it, in one namespace."""
-
-    cp: ControlPlane
-    ns: str
-    operator: Operator
-    exporter: Exporter
-    prom: Prometheus
-
-    def start(
-        self,
-        dwell: str = "4s",
-        before_rollout: Callable[[], object] = lambda: None,
-        hold: str = "8s",
-    ) -> None:
-        steps = [{"weight": w, "pause": {"duration": dwell}} for w in (5, 25, 50)]
-        analysis = {
-            "prometheus": {"address": self.prom.url, "timeout": "3s"},
-            "interval": "2s",
-            "minRequests": 20,
-            "onMetricsUnavailable": {"after": "1h", "action": "Hold"},
-            # The suspicion hold at this time scale (the seed: 1h after dwells of 30m to 2h).
-            "holdOnSuspicion": {"maxDuration": hold},
-        }
-        apply(self.cp, self.ns, *gateway_workloads())
-        before_rollout()
-        apply(self.cp, self.ns, rollout(steps=[*steps, {"weight": 100}], analysis=analysis))
-
-    def status(self) -> dict[str, Any]:
-        return status(self.cp, self.ns)
-
-    def wait(self, what: str, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        """The rollout's status once `done(status)` holds (bounded by TIMEOUT)."""
-        return wait_for(
-            what, lambda: (s := self.status()) and done(s) and s, TIMEOUT, show=self.status
-        )
-
-
-@pytest.fixture
-def rig(
-    control_plane: ControlPlane,
-    namespace: str,
-    operator: Operator,
-    exporter: Exporter,
-    prometheus_for_test: Prometheus,
-) -> Rig:
-    return Rig(control_plane, namespace, operator, exporter, prometheus_for_test)
 
 
 def test_healthy_v2_succeeds(rig: Rig) -> None:

@@ -74,6 +74,31 @@ INVALID = [
     ("stable", {"deployment": "mcp-v1"}, "spec.stable.service", "Required value"),
     ("canary", _DELETE, "spec.canary", "Required value"),
     (
+        "analysis",
+        {"prometheus": {"address": "http://p:9090"}, "latency": {"quantiles": [0.5, 1.5]}},
+        "spec.analysis.latency.quantiles[1]",
+        "less than 1",
+    ),
+    (
+        "analysis",
+        {"prometheus": {"address": "http://p:9090"}, "latency": {"tools": 'execute"}'}},
+        "spec.analysis.latency.tools",
+        "without double quotes",
+    ),
+    (
+        "analysis",
+        {"prometheus": {"address": "http://p:9090"}, "latency": {"thresholds": ["fast"]}},
+        "spec.analysis.latency.thresholds[0]",
+        "must be a duration",
+    ),
+    ("notifications", {"transitions": ["StepStarted"]}, "spec.notifications.secretRef", "Required"),
+    (
+        "notifications",
+        {"secretRef": {"name": "n"}, "transitions": ["Paused"]},
+        "spec.notifications.transitions[0]",
+        "Unsupported value",
+    ),
+    (
         "stable",
         {"deployment": "MCP_v1", "service": "mcp-v1"},
         "spec.stable.deployment",

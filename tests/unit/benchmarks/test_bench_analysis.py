@@ -34,3 +34,29 @@ def test_tiny_run_of_the_tables() -> None:
     table, delays = bench.main_table(rollouts=4, seed=1)
     assert len(table) == 2 + len(bench.CELLS) * 6 and len(delays) == 2 + len(bench.CELLS)
     assert all(line.count("|") == 7 for line in table)
+
+
+def test_histogram_quantile_interpolates_as_prometheus_does() -> None:
+    # 10 requests: 4 at most 250 ms, 9 at most 500 ms, 1 above 600 s.
+    counts = np.zeros(len(bench.EDGES))
+    counts[bench.EDGES.index(0.25) :] = 4
+    counts[bench.EDGES.index(0.5) :] = 9
+    counts[-1] = 10
+    # The median's rank 5 is the 1st of 5 requests in (250 ms, 500 ms]: 250 + 250/5 ms.
+    assert bench.histogram_quantile(0.5, counts) == pytest.approx(0.3)
+    assert bench.histogram_quantile(0.99, counts) == 600  # the +Inf bucket: the highest edge
+    assert np.isnan(bench.histogram_quantile(0.5, np.zeros(len(bench.EDGES))))
+
+
+def test_wilson_interval_covers_the_rate() -> None:
+    low, high = bench.wilson(21, 3000)
+    assert low < 0.007 < high and high - low < 0.007
+    assert bench.wilson(0, 100)[0] == 0.0
+
+
+def test_tiny_run_of_the_latency_table(tmp_path) -> None:
+    lines, outcomes = bench.latency_table(rollouts=3, seed=1)
+    assert len(lines) == 2 + len(bench.LATENCY_RATES) * len(bench.LATENCY_RULES)
+    assert all(line.count("|") == 8 for line in lines)
+    bench.latency_figure(outcomes, str(tmp_path / "figure.png"))
+    assert (tmp_path / "figure.png").stat().st_size > 10_000

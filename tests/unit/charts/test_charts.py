@@ -38,6 +38,7 @@ NAMESPACED_RULES = {
     ("gateway.networking.k8s.io", "httproutes"): {"list", "watch", "get", "update"},
     ("batch", "jobs"): {"create", "list"},
     ("", "events"): {"create"},
+    ("", "secrets"): {"get"},  # only those named by notifications.secretNames
 }
 ROLE_RULES = {**NAMESPACED_RULES, ("kopf.dev", "kopfpeerings"): {"list", "watch", "patch"}}
 CLUSTER_ROLE_RULES = {
@@ -80,6 +81,20 @@ def _rules(manifest: str, kind: str) -> list[dict[str, dict[tuple[str, str], set
                     rules.setdefault((group, resource), set()).update(rule["verbs"])
         found.append(rules)
     return found
+
+
+def test_secrets_are_readable_only_by_name_and_only_when_named() -> None:
+    manifest = template(OPERATOR_CHART, "op", "ops", "--set", "notifications.secretNames={a,b}")
+    (role,) = of_kind(manifest, "ClusterRole")
+    (secrets,) = [r for r in role["rules"] if r["resources"] == ["secrets"]]
+    assert secrets == {
+        "apiGroups": [""],
+        "resources": ["secrets"],
+        "resourceNames": ["a", "b"],
+        "verbs": ["get"],
+    }
+    none = template(OPERATOR_CHART, "op", "ops", "--set", "notifications.secretNames=null")
+    assert "secrets" not in str(of_kind(none, "ClusterRole"))
 
 
 def test_cluster_role_has_exactly_the_verbs_the_operator_uses() -> None:

@@ -35,17 +35,26 @@ def test_known_answer_for_the_mixture() -> None:
 
 @pytest.mark.parametrize("true_ratio", [0.25, 0.5, 1.0])
 @pytest.mark.parametrize("share", [0.05, 0.25, 0.5])
-def test_the_likelihood_ratio_is_an_e_value_under_the_null(true_ratio: float, share: float) -> None:
-    """Exact binomial expectation over the error split: ≤ 1 whenever θ ≤ θ0."""
+@pytest.mark.parametrize(
+    ("test", "null_ratio"),
+    [(verdict.ERRORS, 1.0), (verdict.LATENCY, 1.0), (verdict.LATENCY, 1.1)],
+    ids=["errors", "latency", "latency-tolerance-0.1"],
+)
+def test_the_likelihood_ratio_is_an_e_value_under_the_null(
+    true_ratio: float, share: float, test: verdict.MetricTest, null_ratio: float
+) -> None:
+    """Exact binomial expectation over the split of one interval's errors (or slow requests):
+    ≤ 1 whenever θ ≤ θ0, = 1 at θ0."""
     errors = 12
-    p = statistics.canary_error_probability(true_ratio, share)
+    theta = true_ratio * null_ratio
+    p = statistics.canary_error_probability(theta, share)
     expectation = 0.0
     for canary in range(errors + 1):
         pmf = math.comb(errors, canary) * p**canary * (1 - p) ** (errors - canary)
         sums = statistics.log_likelihood_ratios(
-            canary, errors - canary, share, 1.0, verdict.ERRORS.prior
+            canary, errors - canary, share, null_ratio, test.prior
         )
-        expectation += pmf * math.exp(statistics.log_e_value(sums, verdict.ERRORS.prior))
+        expectation += pmf * math.exp(statistics.log_e_value(sums, test.prior))
     assert expectation <= 1 + 1e-12
     if true_ratio == 1.0:
         assert expectation == pytest.approx(1.0)

@@ -1,5 +1,7 @@
 """A fake cluster and clock around decide: actions are applied the way the handlers would."""
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +12,7 @@ from codemode_operator.rollout import (
     DeploymentState,
     Emit,
     GateJob,
+    Histogram,
     MetricsFailure,
     MetricsSample,
     Observations,
@@ -23,6 +26,18 @@ from codemode_operator.rollout import (
 )
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+EDGES = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 300, 600)  # the server's
+Cdf = Callable[[float], float]  # P(duration <= seconds)
+
+
+def lognormal(median: float, sigma: float = 0.6) -> Cdf:
+    return lambda x: 0.5 * (1 + math.erf(math.log(x / median) / (sigma * math.sqrt(2))))
+
+
+def histogram(requests: int, cdf: Cdf) -> Histogram:
+    """Expected counts per edge, rounded: deterministic, as the error counts here are."""
+    counts = [round(requests * cdf(le)) for le in EDGES]
+    return Histogram(le=(*EDGES, math.inf), counts=(*counts, requests))
 
 
 def ready(replicas: int = 2, revision: str = "r1") -> DeploymentState:
@@ -56,13 +71,17 @@ class World:
     rate: int = 1000  # requests per minute, all versions
     canary_error_rate: float = 0.0
     stable_error_rate: float = 0.0
+    canary_latency: Cdf | None = None  # None: no histograms in the samples
+    stable_latency: Cdf | None = None
     metrics_down: str | None = None
     request: str | None = None
     gates: tuple[GateJob, ...] = ()
     log: list[Action] = field(default_factory=list)
     last_actions: tuple[Action, ...] = ()
 
-    def sample(self, start: datetime, end: datetime) -> MetricsSample:
+    def sample(
+        self, start: datetime, end: datetime, baseline_start: datetime | None = None
+    ) -> MetricsSample:
         """Deterministic counts at the router's weight: expected values, rounded."""
         minutes = (end - start).total_seconds() / 60
         share = (self.router_weight or 0) / 100
@@ -73,7 +92,17 @@ class World:
             end=end,
             canary=Counts(requests=canary, errors=round(canary * self.canary_error_rate)),
             stable=Counts(requests=stable, errors=round(stable * self.stable_error_rate)),
+            canary_latency=histogram(canary, self.canary_latency) if self.canary_latency else None,
+            stable_latency=histogram(stable, self.stable_latency) if self.stable_latency else None,
+            stable_baseline=self.baseline(start, baseline_start),
         )
+
+    def baseline(self, start: datetime, since: datetime | None) -> Histogram | None:
+        """v1's histogram over [since, start), as if v1 had all the traffic then."""
+        if since is None or self.stable_latency is None:
+            return None
+        requests = round(self.rate * (start - since).total_seconds() / 60)
+        return histogram(requests, self.stable_latency)
 
     def observations(self) -> Observations:
         window = metrics_window(self.spec, self.status, self.now)
@@ -82,7 +111,7 @@ class World:
             metrics = (
                 MetricsFailure(reason=self.metrics_down)
                 if self.metrics_down
-                else self.sample(window.start, window.end)
+                else self.sample(window.start, window.end, window.baseline_start)
             )
         return Observations(
             generation=self.generation,

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := prometheus iproute2
+APT_PACKAGES := prometheus iproute2 redis-server
 PYTEST_ARGS ?=
 
 .PHONY: help deps system-packages python-deps node-deps binaries test test-unit test-e2e lint demo bench clean chart-files
@@ -17,7 +17,8 @@ help:
 
 deps: system-packages python-deps node-deps binaries
 
-# Debian packages: Prometheus (the real server the analysis queries) and iproute2 (`ip netns`: the pod networks).
+# Debian packages: Prometheus (the real server the analysis queries), iproute2 (`ip netns`: the
+# pod networks) and Redis (the job store the MCP v2 replicas share).
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -14,9 +14,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from mcp import ClientSession
+import httpx2
+from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.types import CallToolResult, Tool
@@ -45,26 +46,44 @@ class Outcome:
     error: str = ""
 
 
-@asynccontextmanager
-async def session(url: str, token: str | None) -> AsyncIterator[ClientSession]:
-    """The official MCP client over Streamable HTTP, sending the user's bearer token."""
+# A session-era client (protocol 2025-11-25: initialize, Mcp-Session-Id) or a sessionless one
+# (2026-07-28: no handshake, no session; the SDK's default, which probes server/discover).
+Era = Literal["session", "sessionless"]
+ERAS: tuple[Era, ...] = ("session", "sessionless")
+
+
+def http_client(token: str | None, **options: Any) -> httpx2.AsyncClient:
+    """The MCP client's HTTP client (it keeps cookies), sending the user's bearer token."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    async with (
-        create_mcp_http_client(headers=headers) as http,
-        streamable_http_client(url, http_client=http) as (read, write),
-        ClientSession(read, write) as client,
-    ):
-        await client.initialize()
+    if not options:
+        return create_mcp_http_client(headers=headers)
+    return httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300), **options)
+
+
+@asynccontextmanager
+async def connect(
+    url: str, http: httpx2.AsyncClient, era: Era = "session"
+) -> AsyncIterator[Client]:
+    """The official MCP client over Streamable HTTP on `http` (several may share its cookies)."""
+    mode = "legacy" if era == "session" else "auto"
+    async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
         yield client
 
 
-def _is_read(tool: Tool) -> bool:
+@asynccontextmanager
+async def session(url: str, token: str | None, era: Era = "session") -> AsyncIterator[Client]:
+    """One client session with its own HTTP client."""
+    async with http_client(token) as http, connect(url, http, era) as client:
+        yield client
+
+
+def is_read(tool: Tool) -> bool:
     found = _OPERATION.search(tool.description or "")
     required = (tool.input_schema or {}).get("required") or []
     return bool(found) and "{" not in found.group(2) and not required
 
 
-async def _searched_reads(client: ClientSession, query: str) -> list[str]:
+async def searched_reads(client: Client, query: str) -> list[str]:
     result = await client.call_tool("search", {"query": query, "limit": 20})
     matches = (result.structured_content or {}).get("results", []) if not result.is_error else []
     return [
@@ -74,31 +93,31 @@ async def _searched_reads(client: ClientSession, query: str) -> list[str]:
     ]
 
 
-async def plan(client: ClientSession, query: str, operations: Sequence[str]) -> list[Call]:
+async def plan(client: Client, query: str, operations: Sequence[str]) -> list[Call]:
     """The cycle of calls to repeat; `operations` overrides the discovered read operations."""
     tools = (await client.list_tools()).tools
     names = {tool.name for tool in tools}
     if "execute" not in names:  # classic v1: every operation is a tool
-        reads = list(operations) or [tool.name for tool in tools if _is_read(tool)][:3]
+        reads = list(operations) or [tool.name for tool in tools if is_read(tool)][:3]
         if not reads:
             raise PlanError("no read operation (GET, no required parameter) among the tools")
         return [Call(name, {}) for name in reads]
-    sdk = list(operations) or (await _searched_reads(client, query))
+    sdk = list(operations) or (await searched_reads(client, query))
     if not sdk:
         raise PlanError(f"search {query!r} found no read operation; pass --operations")
     answers = ", ".join(f"await api.{name}({{}})" for name in sdk[:SDK_CALLS])
     execute = Call("execute", {"code": f"const answers = [{answers}];\nreturn answers.length;"})
     calls = [Call("search", {"query": query}), execute]
-    natives = [tool.name for tool in tools if tool.name not in CODE_MODE_TOOLS and _is_read(tool)]
+    natives = [tool.name for tool in tools if tool.name not in CODE_MODE_TOOLS and is_read(tool)]
     return calls + [Call(name, {}) for name in natives[:1]]
 
 
-def _error_text(result: CallToolResult) -> str:
+def error_text(result: CallToolResult) -> str:
     texts = [getattr(block, "text", "") for block in result.content]
     return (" ".join(t for t in texts if t) or "error without text").splitlines()[0][:200]
 
 
-async def _finished(client: ClientSession, result: CallToolResult) -> CallToolResult:
+async def _finished(client: Client, result: CallToolResult) -> CallToolResult:
     """An execute that became a job: poll it (bounded by the job's own wall-timeout)."""
     for _ in range(120):  # 120 polls x 10 s covers the default 600 s wall-timeout, twice
         state = (result.structured_content or {}).get("state")
@@ -109,7 +128,7 @@ async def _finished(client: ClientSession, result: CallToolResult) -> CallToolRe
     return result
 
 
-async def perform(client: ClientSession, call: Call) -> Outcome:
+async def perform(client: Client, call: Call) -> Outcome:
     started = time.perf_counter()
     try:
         result = await client.call_tool(call.tool, call.arguments)
@@ -121,7 +140,7 @@ async def perform(client: ClientSession, call: Call) -> Outcome:
         )
     seconds = time.perf_counter() - started
     if result.is_error:
-        return Outcome(call.tool, False, seconds, _error_text(result))
+        return Outcome(call.tool, False, seconds, error_text(result))
     state = (result.structured_content or {}).get("state", "succeeded")
     if state != "succeeded":
         return Outcome(call.tool, False, seconds, f"execution {state}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import tempfile
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dwell", default="20s", help="duration of the 5%%, 25%% and 50%% steps")
     args = parser.parse_args(argv)
     _stop_on_sigterm()
+    # A conversation moved by a rollback has its old session refused (404): the SDK's warning
+    # when it then ends that session would scroll over the live view. The summary counts them.
+    logging.getLogger("mcp.client.streamable_http").setLevel(logging.ERROR)
     console = Console()
     try:
         return _run(args, console)
@@ -50,7 +54,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             f"stack up in {startup:.0f}s; traffic enters the Gateway {gw.namespace}/{gw.name}"
             f" (Traefik {versions.TRAEFIK}) at {gw.url}"
         )
-        load = Load(gw.url, stack.USER_TOKEN, stack.TOOLS, rate=args.rate)
+        load = Load(gw.url, stack.USER_TOKEN, rate=args.rate)
         load.start()
         try:
             with View(console) as view:

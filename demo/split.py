@@ -61,9 +61,10 @@ class AppliedSplit:
 
     def _record(self) -> None:
         routers = self.gateway.applied_weights(self.namespace, self.route)
-        # The demo's route has one rule; until Traefik has loaded it there is nothing to record.
-        if routers and routers[0] != self.weights:
-            self.changes.append(WeightChange(time.monotonic(), routers[0]))
+        # The weighted rule is the last (the pin rules come first); until Traefik has loaded the
+        # route there is nothing to record.
+        if routers and routers[-1] != self.weights:
+            self.changes.append(WeightChange(time.monotonic(), routers[-1]))
 
     def _follow(self) -> None:
         while not self._stop.wait(POLL_SECONDS):

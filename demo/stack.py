@@ -11,7 +11,6 @@ selector and the endpoint controller writes the slices.)
 
 from __future__ import annotations
 
-import shutil
 import signal
 import sys
 from collections.abc import Iterator
@@ -24,9 +23,9 @@ import httpx
 import yaml
 
 from demo.split import AppliedSplit
-from devcluster import cluster, gateway, gateway_api, pod_network, prometheus
+from devcluster import cluster, gateway, gateway_api, mcp_pods, pod_network, prometheus, redis
 from devcluster.cluster import ControlPlane
-from devcluster.pod_network import Pod, PodNetwork
+from devcluster.pod_network import PodNetwork
 from devcluster.processes import ManagedProcess, free_port, spawn, wait_until
 from devcluster.workload import deployment, http_route
 
@@ -35,40 +34,21 @@ NAMESPACE = "demo"
 ROUTE = "mcp"
 GATEWAY = "mcp-gateway"  # the parent the HTTPRoute names (devcluster.workload.http_route)
 USER_TOKEN = "demo-user-token"  # the end user's credential, forwarded by MCP to the backend
-# Parameterless reads that both versions serve as tools (v2 exposes them as natives), so every
-# call is valid whichever version the Gateway picks for it.
-TOOLS = ("listProjects", "listRegions", "getCurrentUser", "listTeamMembers")
 START_TIMEOUT = 90.0
-# The ports inside each pod, as its containers would have them.
-MCP_PORT, RUNNER_PORT, BACKEND_PORT = 8000, 8001, 8081
-
-
-@dataclass
-class Version:
-    """One MCP version: its pod (MCP server, and v2's sandbox runner), its own backend's pod."""
-
-    name: str  # v1 / v2
-    pod: Pod
-    backend: Pod
-
-    @property
-    def service(self) -> str:
-        return f"mcp-{self.name}"
-
-    @property
-    def url(self) -> str:
-        return self.pod.url(MCP_PORT)
-
-    @property
-    def backend_url(self) -> str:
-        return self.backend.url(BACKEND_PORT)
+V2_REPLICAS = 2  # behind Traefik's round-robin: a job is polled from either
+# Each version's own key, as the chart's Secret gives one; v2's executes longer than the soft
+# wait become jobs, which the load's conversations poll.
+CONFIG: dict[str, dict[str, Any]] = {
+    "v1": {"sessionKey": "demo-v1-key"},
+    "v2": {"sessionKey": "demo-v2-key", "softWaitSeconds": 0.25},
+}
 
 
 @dataclass
 class Stack:
     control_plane: ControlPlane
     prometheus: prometheus.Prometheus
-    versions: dict[str, Version]
+    versions: dict[str, mcp_pods.Version]
     gateway: gateway.Gateway
     split: AppliedSplit
     processes: list[ManagedProcess]
@@ -102,65 +82,14 @@ def _python(
     return spawn(name, [sys.executable, "-m", *args], logs, env=env, cwd=REPO)
 
 
-def _start_version(name: str, workdir: Path, network: PodNetwork) -> Version:
-    """The version's own sample backend (a pod), and its MCP pod: for v2 with the sandbox
-    runner beside the MCP server, as the chart's sidecar (they talk over the pod's loopback)."""
-    backend = network.pod(f"backend-{name}")
-    backend.run(
-        "sample-backend",
-        [
-            sys.executable,
-            "-m",
-            "mcp_server.sample_backend",
-            "--host=0.0.0.0",
-            f"--port={BACKEND_PORT}",
-            f"--token={USER_TOKEN}",
-        ],
-        cwd=REPO,
-    )
-    config = workdir / f"config-{name}"
-    config.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "mcp_server" / "sample_backend" / "openapi.json", config)
-    (config / "config.yaml").write_text(
-        yaml.safe_dump({"backendUrl": backend.url(BACKEND_PORT), "natives": list(TOOLS)})
-    )
-    pod = network.pod(f"mcp-{name}-0")
-    sandbox: list[str] = []
-    if name == "v2":  # Code Mode runs code in the sandbox runner, which calls v2's api-proxy
-        pod.run(
-            "sandbox-runner",
-            [
-                sys.executable,
-                "-m",
-                "sandbox_runner",
-                "--host=127.0.0.1",
-                f"--port={RUNNER_PORT}",
-                f"--proxy-url=http://127.0.0.1:{MCP_PORT}",
-                "--pool-size=1",
-            ],
-            cwd=REPO,
-        )
-        sandbox = [f"--sandbox-url=http://127.0.0.1:{RUNNER_PORT}"]
-    pod.run(
-        "mcp",
-        [
-            sys.executable,
-            "-m",
-            "mcp_server",
-            f"--mode={name}",
-            f"--config-dir={config}",
-            "--host=0.0.0.0",
-            f"--port={MCP_PORT}",
-            *sandbox,
-        ],
-        cwd=REPO,
-    )
-    return Version(name, pod, backend)
-
-
-def _wait_ready(versions: dict[str, Version]) -> None:
-    for version in versions.values():
-        version.pod.wait_ready(MCP_PORT, "/readyz", START_TIMEOUT)
+def _start_versions(
+    workdir: Path, network: PodNetwork, store: redis.Redis
+) -> dict[str, mcp_pods.Version]:
+    v2 = {**CONFIG["v2"], "jobStoreUrl": store.url}
+    return {
+        "v1": mcp_pods.start(network, "v1", workdir, USER_TOKEN, config=CONFIG["v1"]),
+        "v2": mcp_pods.start(network, "v2", workdir, USER_TOKEN, V2_REPLICAS, config=v2),
+    }
 
 
 def _start_operator(cp: ControlPlane, logs: Path) -> ManagedProcess:
@@ -197,22 +126,26 @@ def running(workdir: Path) -> Iterator[Stack]:
         cleanup.callback(lambda: [p.stop() for p in reversed(processes)])
         network = cleanup.enter_context(pod_network.running(workdir / "pods"))
         # The pods start in the background while the control plane comes up.
-        versions = {name: _start_version(name, workdir, network) for name in ("v1", "v2")}
+        store = redis.start(workdir / "redis", host=network.host_ip)  # the pods reach the bridge
+        processes.append(store.process)
+        versions = _start_versions(workdir, network, store)
         for version in versions.values():
-            processes.extend([*version.backend.processes, *version.pod.processes])
+            for pod in (version.backend, *version.pods):
+                processes.extend(pod.processes)
         cp = cluster.start(workdir / "cluster")  # stops itself if it fails to start
         processes.extend(cp.processes.values())
         _install_crds(cp)
         cp.kubectl("create", "namespace", NAMESPACE)
         objects = [deployment("mcp-v1", "v1"), deployment("mcp-v2", "v2", release="v2-r1")]
-        objects += [pod_network.service(v.service, MCP_PORT) for v in versions.values()]
+        objects += [pod_network.service(v.service, mcp_pods.MCP_PORT) for v in versions.values()]
         apply(cp, *objects, http_route(ROUTE))
         for version in versions.values():
-            network.publish(cp, NAMESPACE, version.service, [version.pod], MCP_PORT)
-        targets = [f"{v.pod.ip}:{MCP_PORT}" for v in versions.values()]
+            version.publish(cp, NAMESPACE, network)
+        targets = [f"{p.ip}:{mcp_pods.MCP_PORT}" for v in versions.values() for p in v.pods]
         prom = prometheus.start(workdir / "prometheus", [prometheus.static_job("mcp", targets)])
         processes.append(prom.process)
-        _wait_ready(versions)
+        for version in versions.values():
+            version.wait_ready(START_TIMEOUT)
         gw = cleanup.enter_context(gateway.start(cp, workdir / "gateway", NAMESPACE, GATEWAY))
         processes.append(gw.process)
         split = AppliedSplit(gw, NAMESPACE, ROUTE)

@@ -95,6 +95,12 @@ def show(console: Console, summary: dict[str, Any]) -> None:
         " Traefik' is Traefik's own count per backend Service (its access log: one line per request);"
         " the MCP servers ran as pods (network namespaces) behind their EndpointSlices."
     )
+    conversations = ", ".join(f"{n} {k}" for k, n in sorted(load["conversations"].items()))
+    console.print(
+        f"conversations like a model's (v2: search, execute, pollJob; v1: classic tools):"
+        f" {conversations}; mixed-version calls: {load['mixed']} (pinning keeps it 0);"
+        f" conversations moved by a rollback and told once: {load['restarts']}"
+    )
     console.print(
         f"load: {load['calls']} MCP tool calls ({load['ok']} ok, {load['tool_errors']} tool errors,"
         f" {load['failed']} failed); wall time {summary['wallSeconds']}s"

@@ -1,17 +1,25 @@
-"""The load: a few MCP client sessions calling tools through the Gateway at a steady total rate."""
+"""The load: MCP conversations that behave like models', through the Gateway at a steady total rate of tool calls.
+
+Each of a few workers runs one conversation after another (codemode_cli/conversation.py): a v2
+one searches, executes the operations it found (as a job) and polls the job, a v1 one calls
+classic operations, several calls each; half of the workers speak the session era of the
+protocol, half the sessionless one. Any call that another version served is counted as mixed:
+pinning keeps that at 0.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import threading
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
-from codemode_cli.traffic import session
+from codemode_cli.conversation import Conversation, converse
+from codemode_cli.traffic import ERAS
 
 CALL_TIMEOUT = 10.0
+CALLS_PER_CONVERSATION = 10
+JOB_SECONDS = 0.5  # an execute sleeps this long first: over v2's softWaitSeconds, a job
 
 
 @dataclass
@@ -19,23 +27,32 @@ class Tally:
     calls: int = 0
     ok: int = 0
     tool_errors: int = 0  # answered with is_error: the server's error kinds (infra, api, ...)
-    failed: int = 0  # no answer: transport error, protocol error or timeout
+    failed: int = 0  # conversations ended by a transport or protocol error
+    mixed: int = 0  # calls served by another version than their conversation's
+    restarts: int = 0  # conversations moved by the route and told so once (404 / 409)
+    conversations: dict[str, int] = field(default_factory=dict)  # by version and era
+
+    def add(self, talk: Conversation) -> None:
+        if not talk.versions and not talk.broken:
+            return  # stopped before it started: the demo was ending
+        self.calls += talk.calls
+        self.tool_errors += talk.failed
+        self.ok += talk.calls - talk.failed
+        self.failed += 1 if talk.broken else 0
+        self.mixed += talk.mixed
+        self.restarts += talk.restarts
+        key = f"{talk.version} {talk.era}"
+        self.conversations = dict(Counter(self.conversations) + Counter({key: 1}))
 
 
 class Load:
-    """`sessions` official MCP clients sharing `rate` calls/s; runs in its own thread."""
+    """`workers` conversations at a time sharing `rate` calls/s; runs in its own thread."""
 
     def __init__(
-        self,
-        url: str,
-        token: str,
-        tools: Sequence[str],
-        rate: float,
-        sessions: int = 4,
-        max_seconds: float = 900.0,
+        self, url: str, token: str, rate: float, workers: int = 16, max_seconds: float = 900.0
     ) -> None:
-        self.url, self.token, self.tools = url, token, tools
-        self.rate, self.sessions, self.max_seconds = rate, sessions, max_seconds
+        self.url, self.token = url, token
+        self.rate, self.workers, self.max_seconds = rate, workers, max_seconds
         self.tally = Tally()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="load")
@@ -46,31 +63,28 @@ class Load:
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=CALL_TIMEOUT + 5)
+            self._thread.join(timeout=3 * CALL_TIMEOUT)
 
     async def _run(self) -> None:
-        await asyncio.gather(*(self._session(i) for i in range(self.sessions)))
+        try:
+            async with asyncio.timeout(self.max_seconds):
+                await asyncio.gather(*(self._worker(i) for i in range(self.workers)))
+        except TimeoutError:
+            return
 
-    async def _session(self, index: int) -> None:
-        period = self.sessions / self.rate
-        deadline = time.monotonic() + self.max_seconds
-        tools = itertools.islice(itertools.cycle(self.tools), index, None)  # sessions differ
-        next_call = time.monotonic() + index * period / self.sessions  # staggered sessions
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            try:
-                async with session(f"{self.url}/mcp", self.token) as client:
-                    while not self._stop.is_set() and time.monotonic() < deadline:
-                        await asyncio.sleep(max(0.0, next_call - time.monotonic()))
-                        # A slow answer delays the next call; missed calls are not sent in a burst.
-                        next_call = max(next_call + period, time.monotonic())
-                        self.tally.calls += 1
-                        result = await client.call_tool(
-                            next(tools), {}, read_timeout_seconds=CALL_TIMEOUT
-                        )
-                        if getattr(result, "is_error", False):
-                            self.tally.tool_errors += 1
-                        else:
-                            self.tally.ok += 1
-            except Exception:  # any failure of the session counts once; a new session follows
-                self.tally.failed += 1
-                await asyncio.sleep(period)
+    async def _worker(self, index: int) -> None:
+        await asyncio.sleep(index / self.rate)  # staggered
+        while not self._stop.is_set():
+            talk = await converse(
+                f"{self.url}/mcp",
+                self.token,
+                ERAS[index % len(ERAS)],
+                CALLS_PER_CONVERSATION,
+                job_seconds=JOB_SECONDS,
+                pace=self.workers / self.rate,
+                call_seconds=CALL_TIMEOUT,
+                stop=self._stop.is_set,
+            )
+            self.tally.add(talk)
+            if talk.broken:
+                await asyncio.sleep(self.workers / self.rate)  # not in a burst

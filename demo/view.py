@@ -45,6 +45,7 @@ def table(name: str, status: dict[str, Any], split: AppliedSplit, tally: Tally) 
         f" / {analysis.get('canaryTotal', {}).get('requests', 0)}",
         "through Traefik v1 / v2": f"{served.get('mcp-v1', 0)} / {served.get('mcp-v2', 0)}",
         "load calls ok / tool errors / failed": f"{tally.ok} / {tally.tool_errors} / {tally.failed}",
+        "mixed-version calls / moved conversations": f"{tally.mixed} / {tally.restarts}",
     }
     for key, value in rows.items():
         grid.add_row(key, str(value))

@@ -28,6 +28,8 @@ _FLAGS: dict[str, tuple[Any, str]] = {
     "soft_wait_seconds": (float, "execute waits this long before answering with a job"),
     "execution_timeout_seconds": (float, "wall-timeout of one execution"),
     "max_api_calls": (int, "API calls allowed per execution"),
+    "job_store_url": (str, "redis:// URL of the job store shared by the replicas"),
+    "session_key": (str, "HMAC key of session ids and job ids (prefer CODEMODE_SESSION_KEY)"),
 }
 _LIST_FLAGS = {
     "allowed_hosts": "Host header values accepted on /mcp (DNS-rebinding protection)",

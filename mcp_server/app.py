@@ -17,12 +17,15 @@ from starlette.routing import Route
 
 from mcp_server.api_proxy import ApiProxy, CapabilityTokens
 from mcp_server.backend import Backend
+from mcp_server.jobstore import job_store
 from mcp_server.mcp_tools import ToolDispatcher
 from mcp_server.metrics import Metrics
 from mcp_server.openapi.loading import ApiSpec, load_spec
 from mcp_server.openapi.typescript import declarations, runtime_client
 from mcp_server.sandbox import SandboxRunner
+from mcp_server.sessions import Pins, SessionPinning
 from mcp_server.settings import Settings
+from mcp_server.signing import Signer
 from mcp_server.tools.base import ToolDefinition, schema_of
 from mcp_server.tools.classic import classic_tools
 from mcp_server.tools.execute import Execute, ExecutionResult
@@ -77,7 +80,10 @@ def create_app(settings: Settings) -> Starlette:
     runner_client = httpx.AsyncClient()
     backend = Backend(spec, backend_client, metrics)
     tokens = CapabilityTokens(settings.poll_interval_seconds)
-    jobs = JobRegistry(settings.max_jobs, settings.job_ttl_seconds)
+    key = settings.session_key.get_secret_value() if settings.session_key else None
+    signer = Signer(key)
+    store = job_store(settings.job_store_url, settings.job_ttl_seconds)
+    jobs = JobRegistry(store, signer, settings.max_jobs, settings.job_ttl_seconds)
     runner = SandboxRunner(settings.sandbox_url, runner_client)
     checker = _type_checker(settings, spec)
     dispatcher = ToolDispatcher(
@@ -87,7 +93,8 @@ def create_app(settings: Settings) -> Starlette:
     )
     session_manager = StreamableHTTPSessionManager(
         app=dispatcher.server(f"{spec.title} ({settings.mode})", _INSTRUCTIONS[settings.mode]),
-        stateless=True,  # no sticky sessions: any replica can answer any request
+        # No session state: the pins (mcp_server/sessions.py) are signed, any replica checks them.
+        stateless=True,
         json_response=True,
         security_settings=TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
@@ -106,6 +113,9 @@ def create_app(settings: Settings) -> Starlette:
         if settings.mode == "v2":
             checks["sandbox"] = await runner.healthy()
             ready = checks["sandbox"]
+            # Reported, not gated on: only long executions need it, and a store blip must not
+            # take every v2 pod out of the Service at once.
+            checks["jobStore"] = await store.healthy()
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
@@ -117,7 +127,7 @@ def create_app(settings: Settings) -> Starlette:
             try:
                 yield
             finally:
-                jobs.cancel_all()
+                await jobs.close()
                 if checker is not None:
                     checker.close()
                 await backend_client.aclose()
@@ -125,7 +135,12 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/mcp", StreamableHTTPASGIApp(session_manager)),
+            Route(
+                "/mcp",
+                SessionPinning(
+                    StreamableHTTPASGIApp(session_manager), Pins(signer, settings.mode), metrics
+                ),
+            ),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),

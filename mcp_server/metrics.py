@@ -56,6 +56,12 @@ class Metrics:
             ["version"],
             registry=self.registry,
         )
+        self.session_pins = Counter(
+            "mcp_session_pins_total",
+            "MCP requests by pin (mcp_server/sessions.py): new, own, foreign (refused), none",
+            ["version", "era", "pin"],
+            registry=self.registry,
+        )
 
     def record_tool_call(self, tool: str, seconds: float, kind: ErrorKind | None) -> None:
         outcome, error_kind = ("ok", "none") if kind is None else ("error", kind.value)

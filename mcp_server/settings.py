@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
 from mcp_server.openapi.loading import find_spec
@@ -39,6 +39,12 @@ class Settings(BaseModel):
     poll_interval_seconds: float = Field(1.0, description="repeated reads are paced to one per")
     max_jobs: int = 100
     job_ttl_seconds: float = 3600.0
+    job_store_url: str | None = Field(
+        None, description="redis:// URL of the job store the replicas share (None: in-process)"
+    )
+    session_key: SecretStr | None = Field(
+        None, description="HMAC key of session ids, version cookies and job ids (per Deployment)"
+    )
     max_result_bytes: int = 64_000
     max_log_bytes: int = 16_000
     search_limit: int = 5

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from devcluster import cluster, gateway, gateway_api, pod_network, prometheus
+from devcluster import cluster, gateway, gateway_api, pod_network, prometheus, redis
 
 REPO = Path(__file__).resolve().parent.parent
 _LOG_DIRS: list[Path] = []
@@ -75,6 +75,16 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[prom
         yield prom
     finally:
         prom.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
+    """Debian's redis-server on a free loopback port: the job store of the v2 replicas."""
+    server = redis.start(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from mcp_server.limits import cap_json, cap_lines
 from mcp_server.sandbox import Execution, SandboxRunner
 from mcp_server.settings import Settings
 from mcp_server.tools.base import CallContext, ToolDefinition, ToolReply, parse_arguments, schema_of
-from mcp_server.tools.jobs import JobRegistry, job_reply, wait_for
+from mcp_server.tools.jobs import JobRegistry, running_reply, wait_for
 from mcp_server.typecheck import TypeChecker, describe
 
 
@@ -136,7 +136,7 @@ class Execute:
         task = asyncio.create_task(self._run(args.code, context))
         if await wait_for(task, self._settings.soft_wait_seconds):
             return task.result()
-        return job_reply(self._jobs.adopt(task))
+        return running_reply(await self._jobs.adopt(task))
 
     def tool(self) -> ToolDefinition:
         return ToolDefinition(

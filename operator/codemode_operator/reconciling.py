@@ -34,6 +34,7 @@ from codemode_operator.rollout import (
     RolloutStatus,
     RunGateJob,
     ScaleStable,
+    SetPins,
     SetWeight,
     decide,
     metrics_window,
@@ -101,6 +102,7 @@ async def _observe(
         canary=cluster.deployments.get((namespace, spec.canary.deployment)),
         stable=cluster.deployments.get((namespace, spec.stable.deployment)),
         router_weight=router.read_weight(desired(spec, status)),
+        router_pins=router.read_pins(),
         metrics=await prometheus.sample(spec.analysis, window) if window else None,
         request=(meta.get("annotations") or {}).get(REQUEST_ANNOTATION),
         gates=await jobs.observe(cluster.kube, namespace, meta["name"], status.attempt)
@@ -165,6 +167,8 @@ async def _act(
         try:
             if isinstance(action, SetWeight):
                 await router.set_weight(action.weight)
+            elif isinstance(action, SetPins):
+                await router.set_pins(action.versions)
             elif isinstance(action, ScaleStable):
                 await cluster.kube.scale(namespace, spec.stable.deployment, action.replicas)
             elif isinstance(action, RunGateJob):

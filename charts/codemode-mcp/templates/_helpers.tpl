@@ -38,3 +38,12 @@ readOnlyRootFilesystem: true
 capabilities:
   drop: [ALL]
 {{- end -}}
+
+{{- /* The Secret holding the session keys, and the job store's URL. */ -}}
+{{- define "codemode-mcp.sessionSecret" -}}
+{{- .Values.sessions.existingSecret | default (printf "%s-sessions" (include "codemode-mcp.fullname" .)) -}}
+{{- end -}}
+
+{{- define "codemode-mcp.jobStoreUrl" -}}
+{{- .Values.jobStore.url | default (printf "redis://%s-jobstore:6379/0" (include "codemode-mcp.fullname" .)) -}}
+{{- end -}}

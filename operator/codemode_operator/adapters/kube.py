@@ -33,15 +33,21 @@ def template_revision(template: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:12]
 
 
+TOOL_SURFACE_ANNOTATION = "codemode.io/tool-surface"
+
+
 def deployment_state(body: Mapping[str, Any]) -> DeploymentState:
     spec, status, meta = body.get("spec", {}), body.get("status") or {}, body.get("metadata", {})
+    template = spec.get("template", {})
+    annotations = (template.get("metadata") or {}).get("annotations") or {}
     return DeploymentState(
         desired_replicas=spec.get("replicas", 1),
         updated_replicas=status.get("updatedReplicas", 0),
         available_replicas=status.get("availableReplicas", 0),
         generation=meta.get("generation", 0),
         observed_generation=status.get("observedGeneration", 0),
-        revision=template_revision(spec.get("template", {})),
+        revision=template_revision(template),
+        tool_surface=annotations.get(TOOL_SURFACE_ANNOTATION),
     )
 
 

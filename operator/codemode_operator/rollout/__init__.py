@@ -1,6 +1,6 @@
 """The pure rollout core: `decide` turns spec, status and observations into actions."""
 
-from .actions import Action, ClearRequest, Emit, RunGateJob, ScaleStable, SetWeight
+from .actions import Action, ClearRequest, Emit, RunGateJob, ScaleStable, SetPins, SetWeight
 from .analysis import Window, metrics_window
 from .decide import Decision, decide
 from .duration import format_duration, parse_duration
@@ -34,6 +34,7 @@ __all__ = [
     "RolloutStatus",
     "RunGateJob",
     "ScaleStable",
+    "SetPins",
     "SetWeight",
     "Window",
     "decide",

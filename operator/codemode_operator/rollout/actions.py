@@ -10,6 +10,11 @@ class SetWeight:
 
 
 @dataclass(frozen=True)
+class SetPins:
+    versions: tuple[str, ...]  # whose conversations the router keeps on them (rollout/pins.py)
+
+
+@dataclass(frozen=True)
 class ScaleStable:
     replicas: int  # 0 after success; the recorded count to restore v1
 
@@ -33,7 +38,8 @@ class ClearRequest:
     """Remove the `codemode.io/request` annotation once its request is recorded."""
 
 
-Action = SetWeight | ScaleStable | RunGateJob | Emit | ClearRequest
+Action = SetWeight | SetPins | ScaleStable | RunGateJob | Emit | ClearRequest
 
-# Handlers run actions in this order: traffic first (a rollback must not wait on anything).
-ORDER: tuple[type, ...] = (SetWeight, ScaleStable, RunGateJob, Emit, ClearRequest)
+# Handlers run actions in this order: traffic first (a rollback must not wait on anything), the
+# pins right after the weight (a rollback's weight 0 and dropped v2 pin land in one tick).
+ORDER: tuple[type, ...] = (SetWeight, SetPins, ScaleStable, RunGateJob, Emit, ClearRequest)

@@ -14,7 +14,18 @@ Succeeded --scaleDownStable.after--> ScaleStable(0) once
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import changes, notification, pause, phases, readiness, requests, scale_down, step, weight
+from . import (
+    changes,
+    notification,
+    pause,
+    phases,
+    pins,
+    readiness,
+    requests,
+    scale_down,
+    step,
+    weight,
+)
 from .actions import Action
 from .analysis import check as check_analysis
 from .observations import Observations
@@ -48,6 +59,9 @@ def decide(
         scale_down.check(t)
     if change := weight.sync(spec, t.status, observations):
         t.actions.append(change)
+    if pinning := pins.sync(spec, t.status, observations):
+        t.actions.append(pinning)
+    pins.describe(t)
     notification.prune(t.status)
     t.status.observed_generation = observations.generation
     step.describe(spec, t.status, now)

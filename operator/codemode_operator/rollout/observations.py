@@ -20,6 +20,7 @@ class DeploymentState(_Observed):
     generation: int = 0
     observed_generation: int = 0
     revision: str | None = None  # pod-template revision, e.g. the pod-template-hash
+    tool_surface: str | None = None  # the pod template's codemode.io/tool-surface annotation
 
     @property
     def ready(self) -> bool:
@@ -122,6 +123,7 @@ class Observations(_Observed):
     canary: DeploymentState | None = None  # None: the Deployment is missing
     stable: DeploymentState | None = None
     router_weight: int | None = None  # None: not known, so a weight is always written
+    router_pins: tuple[str, ...] | None = None  # pinned versions the router shows (None: unknown)
     metrics: MetricsSample | MetricsFailure | None = None  # None: no check was due
     request: str | None = None  # the `codemode.io/request` annotation
     gates: tuple[GateJob, ...] = ()  # gate Jobs of the current attempt

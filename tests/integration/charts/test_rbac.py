@@ -17,7 +17,14 @@ from codemode_operator.adapters.kube import Kube
 
 from devcluster.cluster import ControlPlane
 from tests.charts import MCP_CHART, OPERATOR_CHART, objects, template
-from tests.integration.operator.conftest import Operator, Watch, apply, get, wait_for
+from tests.integration.operator.conftest import (
+    ROUTE_WEIGHTS,
+    Operator,
+    Watch,
+    apply,
+    get,
+    wait_for,
+)
 
 from .conftest import kubectl_as, service_account_kubeconfig
 
@@ -79,7 +86,7 @@ def test_operator_with_the_chart_rbac_completes_a_rollout(
         namespace,
         "httproute",
         "codemode-mcp",
-        "{.spec.rules[0].backendRefs[*].weight}",
+        ROUTE_WEIGHTS,
         tmp_path / "watch",
     )
     env = {**control_plane.env, "KUBECONFIG": str(installed.kubeconfig)}

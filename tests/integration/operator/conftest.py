@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -188,8 +189,9 @@ class Watch:
     ) -> None:
         self.output = logs / f"watch-{kind}-{name}.txt"
         logs.mkdir(parents=True, exist_ok=True)
+        field = hashlib.sha256(jsonpath.encode()).hexdigest()[:8]  # two watches of one object
         self.process = spawn(
-            f"watch-{kind}-{name}",
+            f"watch-{kind}-{name}-{field}",
             [
                 str(cp.bin_dir / "kubectl"),
                 f"--kubeconfig={cp.kubeconfig}",
@@ -232,7 +234,9 @@ def watch(
         w.stop()
 
 
-ROUTE_WEIGHTS = "{.spec.rules[0].backendRefs[*].weight}"
+# The weighted (split) rule is the last one: the router puts the pin rules before it.
+ROUTE_WEIGHTS = "{.spec.rules[-1:].backendRefs[*].weight}"
+ROUTE_RULES = "{.spec.rules[*].name}"
 
 
 class Exporter:

@@ -12,8 +12,12 @@ TIMEOUT = 60
 
 
 def _route_weight(cp: ControlPlane, ns: str) -> list[int]:
-    refs = get(cp, ns, "httproute", "mcp")["spec"]["rules"][0]["backendRefs"]
+    refs = get(cp, ns, "httproute", "mcp")["spec"]["rules"][-1]["backendRefs"]  # the split rule
     return [r.get("weight", 1) for r in refs]
+
+
+def _pin_rules(cp: ControlPlane, ns: str) -> list[str]:
+    return [r["name"] for r in get(cp, ns, "httproute", "mcp")["spec"]["rules"] if r.get("name")]
 
 
 def _request(cp: ControlPlane, ns: str, name: str) -> None:
@@ -109,6 +113,8 @@ def test_skip_pause_resume_abort_retry(
     _request(control_plane, namespace, "abort")
     current = _at(control_plane, namespace, "Aborted")
     wait_for("weight 0", lambda: _route_weight(control_plane, namespace) == [100, 0], TIMEOUT)
+    # v2's pin went with its weight: its conversations reach v1 (one 404 each, then v1).
+    wait_for("v2 unpinned", lambda: _pin_rules(control_plane, namespace) == ["codemode-pin-v1"], 5)
     assert any(c["type"] == "RolledBack" and c["status"] == "True" for c in current["conditions"])
     assert get(control_plane, namespace, "deploy", "mcp-v2")["spec"]["replicas"] == 2  # kept
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from codemode_operator.adapters.routers.gateway_api import route_pins
+
 from devcluster.cluster import ControlPlane
 from devcluster.workload import deployment, service
 
 from .conftest import (
+    ROUTE_RULES,
     ROUTE_WEIGHTS,
     Operator,
     Watch,
     apply,
+    condition,
     gateway_workloads,
     get,
     rollout,
@@ -35,10 +39,15 @@ def test_gateway_api_walk(
 ) -> None:
     _gateway_setup(control_plane, namespace)
     weights = watch("httproute", "mcp", ROUTE_WEIGHTS)
+    rules = watch("httproute", "mcp", ROUTE_RULES)
     apply(control_plane, namespace, rollout(scaleDownStable={"after": "3s"}))
     wait_for("Succeeded", lambda: _phase(control_plane, namespace) == "Succeeded", STEP_TIMEOUT)
     wait_for("last weight seen", lambda: weights.values()[-1:] == ["0 100"], 10)
     assert weights.values() == ["100", "95 5", "75 25", "50 50", "0 100"]
+    # v1's conversations drain on v1 at 100%: its pin stays until v1 is scaled down. The stored
+    # route (with the API server's defaults) reads back as exactly the pins written.
+    stored = get(control_plane, namespace, "httproute", "mcp")
+    assert route_pins(stored, "mcp-v1", "mcp-v2") in (("v1", "v2"), ("v2",))
     current = get(control_plane, namespace, "cmr", "mcp")["status"]
     assert current["canaryWeight"] == 100 and current["step"] == "4/4"
     reasons = [h["reason"] for h in current["history"]]
@@ -50,6 +59,9 @@ def test_gateway_api_walk(
         STEP_TIMEOUT,
     )
     assert status(control_plane, namespace)["phase"] == "Succeeded"
+    wait_for("v1's pin gone", lambda: rules.values()[-1:] == ["codemode-pin-v2"], 10)
+    both = "codemode-pin-v1 codemode-pin-v2"
+    assert rules.values()[-2:] == [both, "codemode-pin-v2"], rules.values()
 
 
 def test_replicas_router_walk(
@@ -71,6 +83,13 @@ def test_replicas_router_walk(
     wait_for("v1 at 0", lambda: stable.values()[-1:] == ["0"], 10)
     assert stable.values() == ["10", "9", "8", "5", "0"]
     assert canary.values() == ["0", "1", "2", "5", "10"]
+    # Pods behind one Service: conversations meet both versions. The rollout says so.
+    pinned = condition(status(control_plane, namespace), "SessionsPinned")
+    assert (pinned["status"], pinned["reason"]) == ("False", "RouterCannotPin")
+    reasons = control_plane.kubectl(
+        "get", "events", "-n", namespace, "-o", "jsonpath={.items[*].reason}"
+    )
+    assert reasons.split().count("RouterCannotPin") == 1
 
 
 def test_waits_for_v2_ready_then_continues(

@@ -151,7 +151,9 @@ def test_mcp_flags_config_and_spec_load(tmp_path: Path) -> None:
     for name, text in next(of_kind(manifest, "ConfigMap"))["data"].items():
         (tmp_path / name).write_text(text)
     pods = _pods(manifest)
-    assert [c["name"] for pod in pods for c in pod["containers"]] == ["mcp", "mcp", "sandbox"]
+    names = [c["name"] for pod in pods for c in pod["containers"]]
+    assert names == ["mcp", "mcp", "sandbox", "redis"]  # redis: the v2 replicas' job store
+    pods = pods[:2]
     for pod, mode in zip(pods, ("v1", "v2"), strict=True):
         mcp = pod["containers"][0]
         overrides = parse_overrides(mcp["args"])
@@ -214,3 +216,24 @@ def test_every_rendered_object_is_namespaced_to_the_release_or_cluster_scoped() 
         for obj in objects(template(chart, "r", "ns")):
             namespace = obj["metadata"].get("namespace")
             assert (obj["kind"] in cluster_scoped) == (namespace is None), obj["kind"]
+
+
+def test_each_version_signs_with_its_own_kept_key_and_v2_shares_a_job_store() -> None:
+    manifest = template(MCP_CHART, "codemode-mcp", "mcp")
+    secret = next(of_kind(manifest, "Secret"))
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert set(secret["data"]) == {"v1", "v2"} and secret["data"]["v1"] != secret["data"]["v2"]
+    deployments = {d["metadata"]["name"]: d for d in of_kind(manifest, "Deployment")}
+    for version, surface in (("v1", "classic"), ("v2", "code-mode")):
+        template_ = deployments[f"codemode-mcp-{version}"]["spec"]["template"]
+        assert template_["metadata"]["annotations"]["codemode.io/tool-surface"] == surface
+        env = {e["name"]: e for e in template_["spec"]["containers"][0]["env"]}
+        key = env["CODEMODE_SESSION_KEY"]["valueFrom"]["secretKeyRef"]
+        assert key == {"name": secret["metadata"]["name"], "key": version}
+        store = env.get("CODEMODE_JOB_STORE_URL", {}).get("value")
+        assert store == ("redis://codemode-mcp-jobstore:6379/0" if version == "v2" else None)
+    assert "codemode-mcp-jobstore" in deployments
+    own = template(MCP_CHART, "codemode-mcp", "mcp", "--set", "jobStore.url=redis://r:6379/1")
+    assert "codemode-mcp-jobstore" not in {
+        d["metadata"]["name"] for d in of_kind(own, "Deployment")
+    }

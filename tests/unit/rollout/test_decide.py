@@ -11,6 +11,7 @@ from codemode_operator.rollout import (
     RolloutStatus,
     RunGateJob,
     ScaleStable,
+    SetPins,
     SetWeight,
     decide,
 )
@@ -98,9 +99,10 @@ def test_v2_not_ready_holds_the_step() -> None:
 def test_regression_rolls_back_with_weight_first() -> None:
     world = started(rate=1000, canary_error_rate=0.10, stable_error_rate=0.01)
     world.run_until("RolledBack", limit=timedelta(minutes=30))
-    first, second = world.last_actions[:2]
-    assert first == SetWeight(0)
-    assert isinstance(second, Emit) and second.type == "Warning"
+    first, second, third = world.last_actions[:3]
+    # Weight 0 and v2's pin gone in the same tick: v2's conversations move to v1 at once.
+    assert (first, second) == (SetWeight(0), SetPins(("v1",)))
+    assert isinstance(third, Emit) and third.type == "Warning"
     assert world.condition("RolledBack") == ("True", "AnalysisFailed")
     assert world.status.analysis.errors.verdict == "Fail"
     assert world.status.analysis.errors.p_value < 0.01

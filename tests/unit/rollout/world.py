@@ -19,6 +19,7 @@ from codemode_operator.rollout import (
     RolloutSpec,
     RolloutStatus,
     ScaleStable,
+    SetPins,
     SetWeight,
     decide,
     metrics_window,
@@ -64,6 +65,7 @@ class World:
     now: datetime = T0
     generation: int = 1
     router_weight: int | None = 0
+    router_pins: tuple[str, ...] | None = ()
     canary: DeploymentState | None = field(default_factory=ready)
     stable: DeploymentState | None = field(default_factory=ready)
     rate: int = 1000  # requests per minute, all versions
@@ -116,6 +118,7 @@ class World:
             canary=self.canary,
             stable=self.stable,
             router_weight=self.router_weight,
+            router_pins=self.router_pins,
             metrics=metrics,
             request=self.request,
             gates=self.gates,
@@ -127,6 +130,8 @@ class World:
         for action in decision.actions:
             if isinstance(action, SetWeight):
                 self.router_weight = action.weight
+            elif isinstance(action, SetPins):
+                self.router_pins = action.versions
             elif isinstance(action, ClearRequest):
                 self.request = None
             elif isinstance(action, ScaleStable):

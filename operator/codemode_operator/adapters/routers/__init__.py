@@ -1,4 +1,4 @@
-"""Traffic routers behind one narrow interface: read the v2 weight, write a v2 weight."""
+"""Traffic routers behind one narrow interface: read and write the v2 weight and the pins."""
 
 from __future__ import annotations
 
@@ -11,3 +11,9 @@ class Router(Protocol):
 
     async def set_weight(self, weight: int) -> None:
         """Send `weight` % of traffic to v2 and the rest to v1."""
+
+    def read_pins(self) -> tuple[str, ...] | None:
+        """The versions whose conversations the router keeps on them (None: unknown)."""
+
+    async def set_pins(self, pins: tuple[str, ...]) -> None:
+        """Keep the conversations of `pins` on their version (rollout/pins.py)."""

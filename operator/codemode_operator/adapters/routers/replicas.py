@@ -40,6 +40,12 @@ class ReplicasRouter:
         pods = sum(current)
         return round(100 * canary.desired_replicas / pods) if pods else None
 
+    def read_pins(self) -> tuple[str, ...]:
+        return ()  # pods behind one Service: nothing can keep a conversation on one version
+
+    async def set_pins(self, pins: tuple[str, ...]) -> None:
+        """Never asked for pins (rollout/pins.py gives this router none)."""
+
     async def set_weight(self, weight: int) -> None:
         stable, canary = split(self.total, weight)
         # Add capacity before removing it: the side that grows is scaled first.

@@ -5,6 +5,8 @@
 
 KUBERNETES = "v1.37.2"  # kube-apiserver, controller-manager, scheduler, kubectl
 ETCD = "v3.7.0"  # the etcd server module that Kubernetes itself requires
+PAUSE = "3.10.2"  # the pause image kubeadm pins for this release, built from its pause.c
+COREDNS = "v1.15.0"  # a real node's cluster DNS (devcluster/coredns/go.mod pins it)
 KWOK = "v0.8.0"  # fake nodes and pods that turn Ready without a container runtime
 HELM = "v3.22.0"
 GATEWAY_API = "v1.6.3"  # HTTPRoute CRDs (v1.7 needs Go 1.27), read from the Go module at run time

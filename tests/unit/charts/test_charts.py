@@ -199,3 +199,32 @@ def test_every_rendered_object_is_namespaced_to_the_release_or_cluster_scoped() 
         for obj in objects(template(chart, "r", "ns")):
             namespace = obj["metadata"].get("namespace")
             assert (obj["kind"] in cluster_scoped) == (namespace is None), obj["kind"]
+
+
+def test_mcp_pods_ask_to_be_scraped_and_a_pod_monitor_is_optional() -> None:
+    manifest = template(MCP_CHART, "codemode-mcp", "mcp")
+    for deployment in of_kind(manifest, "Deployment"):
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == (
+            "8080",
+            "/metrics",
+        )
+    assert not list(of_kind(manifest, "PodMonitor"))
+    enabled = template(
+        MCP_CHART,
+        "codemode-mcp",
+        "mcp",
+        "--set",
+        "metrics.podMonitor.enabled=true,metrics.podMonitor.labels.release=prometheus",
+    )
+    monitor = next(of_kind(enabled, "PodMonitor"))
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    assert monitor["spec"]["podMetricsEndpoints"] == [
+        {"port": "http", "path": "/metrics", "interval": "15s"}
+    ]
+    off = template(MCP_CHART, "codemode-mcp", "mcp", "--set", "metrics.scrapeAnnotations=false")
+    for deployment in of_kind(off, "Deployment"):
+        assert (
+            "prometheus.io/scrape" not in deployment["spec"]["template"]["metadata"]["annotations"]
+        )

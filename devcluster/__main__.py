@@ -52,6 +52,7 @@ def main() -> None:
     if args.command == "build":
         print(building.build_all())
         print(building.coredns_binary())
+        print(building.prometheus_binary())
     elif args.command == "images":
         print(images.build_all())
     elif args.command == "bin-dir":

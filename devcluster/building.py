@@ -142,14 +142,33 @@ def module_dir(module: str, version: str) -> Path:
     return Path(json.loads(out.stdout)["Dir"])
 
 
-def go_install(name: str, package: str, version: str) -> Path:
+def go_install(name: str, package: str, version: str, tags: tuple[str, ...] = ()) -> Path:
     """`go install package@version` into its own cached folder; the path of the binary."""
 
     def build(tmp: Path) -> None:
-        cmd = ["go", "install", "-v", f"{package}@{version}"]
+        cmd = [
+            "go",
+            "install",
+            "-v",
+            *([f"-tags={','.join(tags)}"] if tags else []),
+            f"{package}@{version}",
+        ]
         _run_with_progress(f"{name} {version}", cmd, None, _go_env(tmp))
 
-    return artifact(f"{name}-{version}", name, build) / name
+    folder = f"{name}-{version}" + (f"-{'-'.join(tags)}" if tags else "")
+    return artifact(folder, name, build) / name
+
+
+def prometheus_binary() -> Path:
+    """Prometheus with its Kubernetes service discovery (Debian's build leaves that out), and
+    no other discovery: the real node's pods are found the way a cluster without the
+    Prometheus Operator finds them."""
+    return go_install(
+        "prometheus",
+        "github.com/prometheus/prometheus/cmd/prometheus",
+        versions.PROMETHEUS,
+        ("remove_all_sd", "enable_kubernetes_sd"),
+    )
 
 
 def _build_k8s(tmp: Path) -> None:

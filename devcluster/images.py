@@ -108,6 +108,18 @@ def _has_image(name: str) -> bool:
     return out.returncode == 0 and bool(out.stdout.strip())
 
 
+def _from_scratch(name: str, add: list[str], config: list[str]) -> None:
+    """An image of one layer: `buildah add|copy` into an empty container, configured, committed."""
+    container = buildah("from", "scratch", capture=True).strip()
+    try:
+        buildah(add[0], container, *add[1:])
+        buildah(*config, container)
+        buildah("commit", "--quiet", "--rm", container, name)
+    except BaseException:
+        buildah("rm", container)
+        raise
+
+
 def _timed(label: str, started: float) -> None:
     print(f"[images] {label} in {time.monotonic() - started:.0f}s", flush=True)
 
@@ -141,14 +153,11 @@ def base_image() -> str:
             check=True,
             timeout=1200,
         )
-        container = buildah("from", "scratch", capture=True).strip()
-        try:
-            buildah("add", container, str(rootfs), "/")
-            buildah("config", "--cmd", "python3", "--env", "LANG=C.UTF-8", container)
-            buildah("commit", "--quiet", "--rm", container, name)
-        except BaseException:
-            buildah("rm", container)
-            raise
+        _from_scratch(
+            name,
+            ["add", str(rootfs), "/"],
+            ["config", "--cmd", "python3", "--env", "LANG=C.UTF-8"],
+        )
         shutil.rmtree(work)
         _timed(f"base image {name}", started)
     return name
@@ -235,14 +244,11 @@ def pause_image() -> str:
     name = f"localhost/pause:{versions.PAUSE}-{_digest(binary.read_bytes())}"
     with building.locked(building.cache_root() / "containers" / ".pause.lock", "pause image"):
         if not _has_image(name):
-            container = buildah("from", "scratch", capture=True).strip()
-            try:
-                buildah("copy", container, str(binary), "/pause")
-                buildah("config", "--entrypoint", '["/pause"]', "--user", "65535:65535", container)
-                buildah("commit", "--quiet", "--rm", container, name)
-            except BaseException:
-                buildah("rm", container)
-                raise
+            _from_scratch(
+                name,
+                ["copy", str(binary), "/pause"],
+                ["config", "--entrypoint", '["/pause"]', "--user", "65535:65535"],
+            )
     return name
 
 

@@ -86,16 +86,6 @@ def _taken(slot: int, routed: list[ipaddress.IPv4Network]) -> bool:
     return any(a.overlaps(b) for a in mine for b in routed)
 
 
-def _owner_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _reclaim_stale() -> set[int]:
     """Delete namespaces of dead owners; the slots still in use."""
     used: set[int] = set()
@@ -104,7 +94,7 @@ def _reclaim_stale() -> set[int]:
         if not match:
             continue
         slot, owner = int(match[1]), int(match[2])
-        if _owner_alive(owner):
+        if Path(f"/proc/{owner}").exists():
             used.add(slot)
         else:
             ip("link", "del", f"cmrn{slot}", check=False)

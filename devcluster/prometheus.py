@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import yaml
 
-from devcluster.processes import ManagedProcess, free_port, spawn, wait_until
+from devcluster.processes import ManagedProcess, free_port, serving, spawn
 
 BINARY_CANDIDATES = ("/usr/bin/prometheus", "prometheus")
 
@@ -130,14 +130,5 @@ def start(
     )
     url = f"http://{host}:{port}"
     prom = Prometheus(workdir, url, process, scrape_interval)
-    try:
-        wait_until(
-            "prometheus",
-            lambda: httpx.get(f"{url}/-/ready", timeout=2).status_code == 200,
-            60,
-            alive=process.ensure_running,
-        )
-    except BaseException:
-        process.stop()
-        raise
+    serving(process, "prometheus", f"{url}/-/ready")
     return prom

@@ -11,10 +11,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import yaml
 
-from devcluster.processes import ManagedProcess, free_port, spawn, wait_until
+from devcluster.processes import ManagedProcess, free_port, serving, spawn
 
 BINARY = "docker-registry"
 
@@ -49,14 +48,5 @@ def start(storage: Path, workdir: Path, host: str = "127.0.0.1", readonly: bool 
     path = workdir / "registry.yml"
     path.write_text(yaml.safe_dump(config))
     process = spawn("registry", [binary, "serve", str(path)], workdir / "logs")
-    try:
-        wait_until(
-            f"registry on {address}",
-            lambda: httpx.get(f"http://{address}/v2/", timeout=2).status_code == 200,
-            60,
-            alive=process.ensure_running,
-        )
-    except BaseException:
-        process.stop()
-        raise
+    serving(process, f"registry on {address}", f"http://{address}/v2/")
     return Registry(address, process)

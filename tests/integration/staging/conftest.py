@@ -9,8 +9,6 @@ left on the host: no process, mount, network namespace, route or cgroup.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +19,7 @@ import yaml
 
 from devcluster import staging
 from devcluster.processes import wait_until
-from tests.charts import REPO, doc_commands
+from tests.charts import run_doc_commands
 
 MCP_NAMESPACE = "mcp"  # the README's install commands
 BACKEND_NAMESPACE = (
@@ -119,22 +117,6 @@ def _sample_backend() -> list[dict[str, Any]]:
     ]
 
 
-def run_doc_commands(stack: staging.Staging) -> list[str]:
-    """The README's install commands, verbatim, with the cluster's kubeconfig and binaries."""
-    assert stack.cp is not None
-    env = stack.cp.env
-    outputs = []
-    for command in doc_commands():
-        binary = shutil.which(command[0], path=env["PATH"])
-        assert binary, command[0]
-        out = subprocess.run(
-            [binary, *command[1:]], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
-        )
-        assert out.returncode == 0, f"{command}: {out.stdout}{out.stderr}"
-        outputs.append(out.stdout)
-    return outputs
-
-
 def _unavailable(stack: staging.Staging, namespace: str) -> list[str]:
     listed = json.loads(kubectl(stack, "get", "deployments", "-n", namespace, "-o", "json"))
     return [
@@ -169,7 +151,8 @@ def installed(staging_stack: staging.Staging) -> list[str]:
     """Both charts installed by the README's commands on the real node, every pod Available."""
     apply(staging_stack, *_sample_backend())
     wait_available(staging_stack, BACKEND_NAMESPACE)
-    outputs = run_doc_commands(staging_stack)
+    assert staging_stack.cp is not None
+    outputs = run_doc_commands(staging_stack.cp.env)
     wait_available(staging_stack, "codemode-system")
     wait_available(staging_stack, MCP_NAMESPACE)
     return outputs

@@ -24,7 +24,13 @@ FAST_PLAN = REPO / "tests" / "integration" / "staging" / "fast-plan-values.yaml"
 ROLLOUT = "codemode-mcp"
 PHASE_TIMEOUT = 420
 # Both versions get traffic while the rollout runs: the analysis compares v2 with live v1.
-TRAFFIC = ["--requests", "600", "--concurrency", "2", "--json"]
+TRAFFIC = [
+    "--requests",
+    "20000",
+    "--concurrency",
+    "2",
+    "--json",
+]  # outlasts the phase; deleted after
 
 
 def _status(stack: staging.Staging) -> dict[str, Any]:

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # The real node (containerd, runc, CNI plugins, iptables, a registry) and the image build.
 NODE_PACKAGES := containerd runc containernetworking-plugins iptables docker-registry
 IMAGE_PACKAGES := mmdebstrap buildah
-APT_PACKAGES := prometheus nginx-light $(NODE_PACKAGES) $(IMAGE_PACKAGES)
+APT_PACKAGES := prometheus iproute2 $(NODE_PACKAGES) $(IMAGE_PACKAGES)
 PYTEST_ARGS ?=
 
 .PHONY: help deps system-packages python-deps node-deps binaries images test test-unit test-e2e lint demo bench clean chart-files
@@ -20,8 +20,8 @@ help:
 
 deps: system-packages python-deps node-deps binaries
 
-# Debian packages: Prometheus (the real server the analysis queries), nginx (the demo's traffic
-# split), the real node's container stack and the image build.
+# Debian packages: Prometheus (the real server the analysis queries), iproute2 (`ip netns`: the
+# pod networks and the real node's network), the real node's container stack and the image build.
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -74,7 +74,7 @@ demo: deps
 	$(PY) -m demo
 
 # Speed, memory and decision-quality goals; the figures go to docs/benchmarks.md (not asserted).
-BENCHMARKS := bench_analysis bench_sandbox bench_mcp bench_sre bench_operator
+BENCHMARKS := bench_analysis bench_sandbox bench_mcp bench_sre bench_operator bench_gateway
 bench: deps
 	@for b in $(BENCHMARKS); do echo "== $$b"; $(PY) -m benchmarks.$$b || exit 1; done
 

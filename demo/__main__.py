@@ -15,6 +15,7 @@ from demo import stack, summary
 from demo.scenario import Plan, Scenario
 from demo.traffic import Load
 from demo.view import View
+from devcluster import versions
 
 
 def _stop_on_sigterm() -> None:
@@ -44,8 +45,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     started = time.monotonic()
     with stack.running(workdir) as running:
         startup = time.monotonic() - started
-        console.log(f"stack up in {startup:.0f}s; traffic enters nginx at {running.splitter.url}")
-        load = Load(running.splitter.url, stack.USER_TOKEN, stack.TOOLS, rate=args.rate)
+        gw = running.gateway
+        console.log(
+            f"stack up in {startup:.0f}s; traffic enters the Gateway {gw.namespace}/{gw.name}"
+            f" (Traefik {versions.TRAEFIK}) at {gw.url}"
+        )
+        load = Load(gw.url, stack.USER_TOKEN, stack.TOOLS, rate=args.rate)
         load.start()
         try:
             with View(console) as view:
@@ -53,8 +58,14 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         finally:
             load.stop()
         pids = running.pids()
-        reloads = running.splitter.reload_seconds
-    result = summary.build(outcomes, load.tally, pids, startup, time.monotonic() - started, reloads)
+        gateway = {
+            "name": f"{gw.namespace}/{gw.name}",
+            "implementation": f"Traefik {versions.TRAEFIK}",
+            "url": gw.url,
+            "weightChanges": len(running.split.changes) - 1,  # the first is the initial route
+            "counted": "Traefik's access log: the backend Service of each request",
+        }
+    result = summary.build(outcomes, load.tally, pids, startup, time.monotonic() - started, gateway)
     summary.show(console, result)
     if args.json:
         summary.write(args.json, result)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import kubernetes
 
-from demo.splitter import v2_share
+from demo.split import v2_share
 from demo.stack import NAMESPACE, ROUTE, Stack
 from demo.traffic import Load
 from demo.view import View
@@ -40,12 +40,12 @@ class Outcome:
     name: str
     release: str
     phase: str = "Pending"
-    weights: list[int] = field(default_factory=list)  # v2 weights nginx applied, in order
+    weights: list[int] = field(default_factory=list)  # v2 weights Traefik applied, in order
     seconds: float = 0.0
     fault_after: float | None = None  # seconds into the rollout when v2's backend broke
     detected_after_fault: float | None = None  # fault -> status RolledBack
-    v1_after_fault: float | None = None  # fault -> nginx reloaded with all traffic on v1
-    served: dict[str, int] = field(default_factory=dict)  # requests through nginx per version
+    v1_after_fault: float | None = None  # fault -> Traefik running all traffic on v1
+    served: dict[str, int] = field(default_factory=dict)  # requests Traefik passed per version
     prometheus: dict[str, dict[str, float]] = field(default_factory=dict)
     status: dict[str, Any] = field(default_factory=dict)
 
@@ -115,22 +115,22 @@ class Scenario:
     def _check_alive(self) -> None:
         for process in self.stack.processes:
             process.ensure_running()
-        self.stack.splitter.ensure_running()
+        self.stack.split.ensure_running()
 
     def _wait_for_split(self, weight: int) -> None:
-        """Until nginx serves `weight`% to v2 (the route is re-read every 0.5 s)."""
+        """Until Traefik runs `weight`% to v2 (its applied weights are read every 0.25 s)."""
         deadline = time.monotonic() + 15
-        while v2_share(self.stack.splitter.weights) != weight:
+        while v2_share(self.stack.split.weights) != weight:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"nginx did not reach {weight}% v2 within 15s")
+                raise TimeoutError(f"Traefik did not apply {weight}% v2 within 15s")
             self._check_alive()
             time.sleep(POLL_SECONDS)
 
     def _roll(self, outcome: Outcome, fault_at: int | None) -> Outcome:
         """Run one rollout to its end, then measure it (times, weights, traffic, Prometheus)."""
         started = time.monotonic()
-        reloads = len(self.stack.splitter.changes)
-        served = self.stack.splitter.served()
+        changes = len(self.stack.split.changes)
+        served = self.stack.split.served()
         self.stack.apply(rollout(outcome.name, self.plan, self.stack.prometheus.url))
         self.view.note(f"{outcome.name}: created for v2 release {outcome.release}")
         fault_since = self._until_done(outcome, fault_at, started)
@@ -139,17 +139,17 @@ class Scenario:
             outcome.detected_after_fault = round(time.monotonic() - fault_since, 1)
         self._wait_for_split(int(outcome.status.get("canaryWeight", 0)))
         if fault_since is not None:
-            outcome.v1_after_fault = round(self.stack.splitter.changes[-1].at - fault_since, 1)
+            outcome.v1_after_fault = round(self.stack.split.changes[-1].at - fault_since, 1)
         outcome.seconds = round(time.monotonic() - started, 1)
-        outcome.weights = [0] + [v2_share(c.weights) for c in self.stack.splitter.changes[reloads:]]
-        now_served = self.stack.splitter.served()
+        outcome.weights = [0] + [v2_share(c.weights) for c in self.stack.split.changes[changes:]]
+        now_served = self.stack.split.served()
         outcome.served = {
             v.name: now_served.get(v.service, 0) - served.get(v.service, 0)
             for v in self.stack.versions.values()
         }
         time.sleep(2)  # two scrapes, so Prometheus has the rollout's last calls
         outcome.prometheus = prometheus_counts(self.stack, time.monotonic() - started)
-        self.view.show(outcome.name, outcome.status, self.stack.splitter, self.load.tally)
+        self.view.show(outcome.name, outcome.status, self.stack.split, self.load.tally)
         return outcome
 
     def _until_done(self, outcome: Outcome, fault_at: int | None, started: float) -> float | None:
@@ -168,7 +168,7 @@ class Scenario:
                 self.view.note(f"{outcome.name}: {outcome.phase}, v2 at {weight}%")
             if fault_at is not None and fault_since is None and weight == fault_at:
                 fault_since = self._break_v2()
-            self.view.show(outcome.name, outcome.status, self.stack.splitter, self.load.tally)
+            self.view.show(outcome.name, outcome.status, self.stack.split, self.load.tally)
             time.sleep(POLL_SECONDS)
         return fault_since
 

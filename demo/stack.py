@@ -1,8 +1,12 @@
-"""Start and stop everything the demo runs: control plane, Prometheus, workloads, nginx, operator.
+"""Start and stop everything the demo runs: control plane, Prometheus, pods, Gateway, operator.
 
 The control plane holds the Deployments, Services and HTTPRoute the operator works on (kwok pods
-stand in for the workloads, so readiness is real API-server state); the real MCP processes on
-loopback serve the traffic, split by nginx as the HTTPRoute says.
+stand in for the Deployments, so readiness is real API-server state). The MCP servers, their
+sandbox runner and their sample backends run as "pods": processes in network namespaces of a
+`PodNetwork`, each pod with its own address, published as the EndpointSlices of the selector-less
+Services `mcp-v1`/`mcp-v2`. Traefik, the Gateway API implementation, routes the traffic to them
+by the HTTPRoute. (A real kubelet node will run these pods instead; the Services then get a
+selector and the endpoint controller writes the slices.)
 """
 
 from __future__ import annotations
@@ -19,29 +23,33 @@ from typing import Any
 import httpx
 import yaml
 
-from demo.splitter import Splitter
-from devcluster import cluster, gateway_api, prometheus
+from demo.split import AppliedSplit
+from devcluster import cluster, gateway, gateway_api, pod_network, prometheus
 from devcluster.cluster import ControlPlane
+from devcluster.pod_network import Pod, PodNetwork
 from devcluster.processes import ManagedProcess, free_port, spawn, wait_until
-from devcluster.workload import deployment, http_route, service
+from devcluster.workload import deployment, http_route
 
 REPO = Path(__file__).resolve().parent.parent
 NAMESPACE = "demo"
 ROUTE = "mcp"
+GATEWAY = "mcp-gateway"  # the parent the HTTPRoute names (devcluster.workload.http_route)
 USER_TOKEN = "demo-user-token"  # the end user's credential, forwarded by MCP to the backend
 # Parameterless reads that both versions serve as tools (v2 exposes them as natives), so every
-# call is valid whichever version nginx picks for it.
+# call is valid whichever version the Gateway picks for it.
 TOOLS = ("listProjects", "listRegions", "getCurrentUser", "listTeamMembers")
 START_TIMEOUT = 90.0
+# The ports inside each pod, as its containers would have them.
+MCP_PORT, RUNNER_PORT, BACKEND_PORT = 8000, 8001, 8081
 
 
 @dataclass
 class Version:
-    """One MCP version: its process, its own sample backend, and its Kubernetes names."""
+    """One MCP version: its pod (MCP server, and v2's sandbox runner), its own backend's pod."""
 
     name: str  # v1 / v2
-    port: int
-    backend_url: str
+    pod: Pod
+    backend: Pod
 
     @property
     def service(self) -> str:
@@ -49,7 +57,11 @@ class Version:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.pod.url(MCP_PORT)
+
+    @property
+    def backend_url(self) -> str:
+        return self.backend.url(BACKEND_PORT)
 
 
 @dataclass
@@ -57,7 +69,8 @@ class Stack:
     control_plane: ControlPlane
     prometheus: prometheus.Prometheus
     versions: dict[str, Version]
-    splitter: Splitter
+    gateway: gateway.Gateway
+    split: AppliedSplit
     processes: list[ManagedProcess]
 
     def pids(self) -> dict[str, int]:
@@ -89,63 +102,65 @@ def _python(
     return spawn(name, [sys.executable, "-m", *args], logs, env=env, cwd=REPO)
 
 
-def _spawn_version(name: str, workdir: Path, processes: list[ManagedProcess]) -> Version:
-    """The version's own sample backend, (v2) its sandbox runner, and the MCP server."""
-    logs = workdir / "logs"
-    backend_port, port = free_port(), free_port()
-    processes.append(
-        _python(
-            f"backend-{name}",
-            ["mcp_server.sample_backend", f"--port={backend_port}", f"--token={USER_TOKEN}"],
-            logs,
-        )
+def _start_version(name: str, workdir: Path, network: PodNetwork) -> Version:
+    """The version's own sample backend (a pod), and its MCP pod: for v2 with the sandbox
+    runner beside the MCP server, as the chart's sidecar (they talk over the pod's loopback)."""
+    backend = network.pod(f"backend-{name}")
+    backend.run(
+        "sample-backend",
+        [
+            sys.executable,
+            "-m",
+            "mcp_server.sample_backend",
+            "--host=0.0.0.0",
+            f"--port={BACKEND_PORT}",
+            f"--token={USER_TOKEN}",
+        ],
+        cwd=REPO,
     )
-    backend_url = f"http://127.0.0.1:{backend_port}"
     config = workdir / f"config-{name}"
     config.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "mcp_server" / "sample_backend" / "openapi.json", config)
     (config / "config.yaml").write_text(
-        yaml.safe_dump({"backendUrl": backend_url, "natives": list(TOOLS)})
+        yaml.safe_dump({"backendUrl": backend.url(BACKEND_PORT), "natives": list(TOOLS)})
     )
+    pod = network.pod(f"mcp-{name}-0")
     sandbox: list[str] = []
     if name == "v2":  # Code Mode runs code in the sandbox runner, which calls v2's api-proxy
-        runner_port = free_port()
-        processes.append(
-            _python(
-                "sandbox-runner",
-                [
-                    "sandbox_runner",
-                    "--host=127.0.0.1",
-                    f"--port={runner_port}",
-                    f"--proxy-url=http://127.0.0.1:{port}",
-                    "--pool-size=1",
-                ],
-                logs,
-            )
+        pod.run(
+            "sandbox-runner",
+            [
+                sys.executable,
+                "-m",
+                "sandbox_runner",
+                "--host=127.0.0.1",
+                f"--port={RUNNER_PORT}",
+                f"--proxy-url=http://127.0.0.1:{MCP_PORT}",
+                "--pool-size=1",
+            ],
+            cwd=REPO,
         )
-        sandbox = [f"--sandbox-url=http://127.0.0.1:{runner_port}"]
-    processes.append(
-        _python(
-            f"mcp-{name}",
-            ["mcp_server", f"--mode={name}", f"--config-dir={config}", f"--port={port}", *sandbox],
-            logs,
-        )
+        sandbox = [f"--sandbox-url=http://127.0.0.1:{RUNNER_PORT}"]
+    pod.run(
+        "mcp",
+        [
+            sys.executable,
+            "-m",
+            "mcp_server",
+            f"--mode={name}",
+            f"--config-dir={config}",
+            "--host=0.0.0.0",
+            f"--port={MCP_PORT}",
+            *sandbox,
+        ],
+        cwd=REPO,
     )
-    return Version(name, port, backend_url)
+    return Version(name, pod, backend)
 
 
-def _wait_ready(versions: dict[str, Version], processes: list[ManagedProcess]) -> None:
-    def all_alive() -> None:
-        for process in processes:
-            process.ensure_running()
-
+def _wait_ready(versions: dict[str, Version]) -> None:
     for version in versions.values():
-        wait_until(
-            f"MCP {version.name} /readyz",
-            lambda v=version: httpx.get(f"{v.url}/readyz", timeout=2).is_success,
-            START_TIMEOUT,
-            alive=all_alive,
-        )
+        version.pod.wait_ready(MCP_PORT, "/readyz", START_TIMEOUT)
 
 
 def _start_operator(cp: ControlPlane, logs: Path) -> ManagedProcess:
@@ -180,29 +195,33 @@ def running(workdir: Path) -> Iterator[Stack]:
         cleanup.callback(signal.signal, signal.SIGINT, signal.getsignal(signal.SIGINT))
         processes: list[ManagedProcess] = []
         cleanup.callback(lambda: [p.stop() for p in reversed(processes)])
-        # The workloads start in the background while the control plane comes up.
-        versions = {name: _spawn_version(name, workdir, processes) for name in ("v1", "v2")}
+        network = cleanup.enter_context(pod_network.running(workdir / "pods"))
+        # The pods start in the background while the control plane comes up.
+        versions = {name: _start_version(name, workdir, network) for name in ("v1", "v2")}
+        for version in versions.values():
+            processes.extend([*version.backend.processes, *version.pod.processes])
         cp = cluster.start(workdir / "cluster")  # stops itself if it fails to start
         processes.extend(cp.processes.values())
         _install_crds(cp)
         cp.kubectl("create", "namespace", NAMESPACE)
         objects = [deployment("mcp-v1", "v1"), deployment("mcp-v2", "v2", release="v2-r1")]
-        objects += [service(f"mcp-{name}", name) for name in versions] + [http_route(ROUTE)]
-        apply(cp, *objects)
-        targets = [f"127.0.0.1:{v.port}" for v in versions.values()]
+        objects += [pod_network.service(v.service, MCP_PORT) for v in versions.values()]
+        apply(cp, *objects, http_route(ROUTE))
+        for version in versions.values():
+            network.publish(cp, NAMESPACE, version.service, [version.pod], MCP_PORT)
+        targets = [f"{v.pod.ip}:{MCP_PORT}" for v in versions.values()]
         prom = prometheus.start(workdir / "prometheus", [prometheus.static_job("mcp", targets)])
         processes.append(prom.process)
-        _wait_ready(versions, processes)
-        splitter = Splitter(
-            workdir / "nginx",
-            cp.kubeconfig,
-            NAMESPACE,
-            ROUTE,
-            {v.service: v.port for v in versions.values()},
+        _wait_ready(versions)
+        gw = cleanup.enter_context(gateway.start(cp, workdir / "gateway", NAMESPACE, GATEWAY))
+        processes.append(gw.process)
+        split = AppliedSplit(gw, NAMESPACE, ROUTE)
+        wait_until(
+            "Traefik running the HTTPRoute", lambda: bool(gw.applied_weights(NAMESPACE, ROUTE)), 30
         )
-        processes.append(splitter.start())
-        cleanup.callback(splitter.stop)
+        split.start()
+        cleanup.callback(split.stop)
         processes.append(_start_operator(cp, workdir / "logs"))
         # Runs first on the way out: a second Ctrl-C must not cut the teardown short.
         cleanup.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)
-        yield Stack(cp, prom, versions, splitter, processes)
+        yield Stack(cp, prom, versions, gw, split, processes)

@@ -32,7 +32,7 @@ def rollout_summary(outcome: Outcome) -> dict[str, Any]:
         "trafficOnV1Seconds": outcome.v1_after_fault,
         "verdict": status.get("analysis", {}).get("verdict"),
         "prometheus": outcome.prometheus,
-        "nginx": outcome.served,
+        "gateway": outcome.served,
     }
 
 
@@ -42,17 +42,14 @@ def build(
     pids: dict[str, int],
     startup_seconds: float,
     wall_seconds: float,
-    reload_seconds: list[float],
+    gateway: dict[str, Any],
 ) -> dict[str, Any]:
     return {
         "wallSeconds": round(wall_seconds, 1),
         "startupSeconds": round(startup_seconds, 1),
         "rollouts": [rollout_summary(o) for o in outcomes],
         "load": asdict(tally),
-        "nginxReloads": {
-            "count": len(reload_seconds),
-            "maxSeconds": round(max(reload_seconds, default=0.0), 3),
-        },
+        "gateway": gateway,
         "pids": pids,
     }
 
@@ -81,19 +78,27 @@ def show(console: Console, summary: dict[str, Any]) -> None:
         "rollout took": lambda r: _seconds(r["seconds"]),
         "v2 broken after": lambda r: _seconds(r["faultAfterSeconds"]),
         "fault → RolledBack": lambda r: _seconds(r["detectSeconds"]),
-        "fault → nginx all on v1": lambda r: _seconds(r["trafficOnV1Seconds"]),
+        "fault → Traefik all on v1": lambda r: _seconds(r["trafficOnV1Seconds"]),
         "Prometheus v1": lambda r: _version(r["prometheus"]["v1"]),
         "Prometheus v2": lambda r: _version(r["prometheus"]["v2"]),
-        "through nginx v1 / v2": lambda r: f"{r['nginx'].get('v1', 0)} / {r['nginx'].get('v2', 0)}",
+        "through Traefik v1 / v2": lambda r: (
+            f"{r['gateway'].get('v1', 0)} / {r['gateway'].get('v2', 0)}"
+        ),
     }
     for label, cell in rows.items():
         grid.add_row(label, *(cell(r) for r in rollouts))
     console.print(grid)
-    load = summary["load"]
+    load, gateway = summary["load"], summary["gateway"]
+    console.print(
+        f"traffic entered the Gateway {gateway['name']} ({gateway['implementation']}) at"
+        f" {gateway['url']}; it applied {gateway['weightChanges']} weight changes. 'through"
+        " Traefik' is Traefik's own count per backend Service (its access log: one line per request);"
+        " the MCP servers ran as pods (network namespaces) behind their EndpointSlices."
+    )
     console.print(
         f"load: {load['calls']} MCP tool calls ({load['ok']} ok, {load['tool_errors']} tool errors,"
-        f" {load['failed']} failed); nginx reloads: {summary['nginxReloads']['count']};"
-        f" wall time {summary['wallSeconds']}s (stack start {summary['startupSeconds']}s)"
+        f" {load['failed']} failed); wall time {summary['wallSeconds']}s"
+        f" (stack start {summary['startupSeconds']}s)"
     )
 
 

@@ -1,4 +1,4 @@
-"""The load: a few MCP client sessions calling tools through nginx at a steady total rate."""
+"""The load: a few MCP client sessions calling tools through the Gateway at a steady total rate."""
 
 from __future__ import annotations
 

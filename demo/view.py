@@ -1,4 +1,4 @@
-"""The live status view: the rollout as the operator reports it, the split nginx applies, the load.
+"""The live status view: the rollout as the operator reports it, the split Traefik applies, the load.
 
 On a terminal a rich table refreshes in place; elsewhere (a test, a CI log) only the event lines
 are printed.
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from demo.splitter import Splitter, v2_share
+from demo.split import AppliedSplit, v2_share
 from demo.traffic import Tally
 
 
@@ -27,9 +27,9 @@ def _e_value(analysis: dict[str, Any], test: str) -> str:
     return "-" if value is None else f"{value:.3g}"
 
 
-def table(name: str, status: dict[str, Any], splitter: Splitter, tally: Tally) -> Table:
+def table(name: str, status: dict[str, Any], split: AppliedSplit, tally: Tally) -> Table:
     analysis = status.get("analysis", {})
-    served = splitter.served()
+    served = split.served()
     grid = Table(title=f"CodeModeRollout {name}", show_header=False, min_width=60)
     grid.add_column(style="bold")
     grid.add_column()
@@ -37,13 +37,13 @@ def table(name: str, status: dict[str, Any], splitter: Splitter, tally: Tally) -
         "phase": status.get("phase", "Pending"),
         "step": f"{status.get('step', '-')}  (remaining {status.get('stepRemaining', '-')})",
         "v2 weight (operator)": f"{status.get('canaryWeight', 0)}%",
-        "v2 weight (nginx)": f"{v2_share(splitter.weights)}%",
+        "v2 weight (Traefik)": f"{v2_share(split.weights)}%",
         "progressing": _condition(status, "Progressing"),
         "analysis verdict": analysis.get("verdict", "-"),
         "e-value errors / infra": f"{_e_value(analysis, 'errors')} / {_e_value(analysis, 'infraErrors')}",
         "v1 / v2 requests (analysis)": f"{analysis.get('stableTotal', {}).get('requests', 0)}"
         f" / {analysis.get('canaryTotal', {}).get('requests', 0)}",
-        "through nginx v1 / v2": f"{served.get('mcp-v1', 0)} / {served.get('mcp-v2', 0)}",
+        "through Traefik v1 / v2": f"{served.get('mcp-v1', 0)} / {served.get('mcp-v2', 0)}",
         "load calls ok / tool errors / failed": f"{tally.ok} / {tally.tool_errors} / {tally.failed}",
     }
     for key, value in rows.items():
@@ -70,9 +70,9 @@ class View:
         if self._live is not None:
             self._live.stop()
 
-    def show(self, name: str, status: dict[str, Any], splitter: Splitter, tally: Tally) -> None:
+    def show(self, name: str, status: dict[str, Any], split: AppliedSplit, tally: Tally) -> None:
         if self._live is not None:
-            self._live.update(table(name, status, splitter, tally), refresh=True)
+            self._live.update(table(name, status, split, tally), refresh=True)
 
     def note(self, text: str) -> None:
         self.console.log(text)

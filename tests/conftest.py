@@ -1,6 +1,7 @@
-"""Session fixtures for the real local stack: control plane, Gateway API CRDs, Prometheus.
+"""Fixtures for the real local stack: control plane, Gateway API CRDs, Prometheus, and the
+Gateway (Traefik) with pods in network namespaces.
 
-Tests that use them are marked `cluster` / `prometheus` automatically, so
+Tests that use them are marked `cluster` / `prometheus` / `gateway` automatically, so
 `pytest -m "not cluster and not prometheus"` runs the unit tests with no servers at all.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from devcluster import cluster, gateway_api, prometheus
+from devcluster import cluster, gateway, gateway_api, pod_network, prometheus
 
 REPO = Path(__file__).resolve().parent.parent
 _LOG_DIRS: list[Path] = []
@@ -22,10 +23,12 @@ _LOG_DIRS: list[Path] = []
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
-        if names & {"control_plane", "namespace", "gateway_crds"}:
+        if names & {"control_plane", "namespace", "gateway_crds", "local_gateway"}:
             item.add_marker(pytest.mark.cluster)
         if names & {"prometheus_server"}:
             item.add_marker(pytest.mark.prometheus)
+        if names & {"local_gateway", "pods"}:
+            item.add_marker(pytest.mark.gateway)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -51,14 +54,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.
 
 @pytest.fixture(scope="session")
 def gateway_crds(control_plane: cluster.ControlPlane) -> None:
-    for crd in gateway_api.crd_files():
-        control_plane.kubectl("apply", "--server-side", "-f", str(crd))
-    control_plane.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/httproutes.gateway.networking.k8s.io",
-    )
+    gateway_api.install(control_plane)
 
 
 @pytest.fixture
@@ -79,3 +75,22 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[prom
         yield prom
     finally:
         prom.stop()
+
+
+@pytest.fixture
+def pods(tmp_path: Path) -> Iterator[pod_network.PodNetwork]:
+    """A pod network of the test's own: `pods.pod(name)`, `pod.run(...)`, `pods.publish(...)`."""
+    with pod_network.running(tmp_path / "pods") as network:
+        _LOG_DIRS.append(network.logs)
+        yield network
+
+
+@pytest.fixture
+def local_gateway(
+    control_plane: cluster.ControlPlane, gateway_crds: None, namespace: str, tmp_path: Path
+) -> Iterator[gateway.Gateway]:
+    """Traefik with a Programmed Gateway `gateway` in the test's namespace (routes attach with
+    `parentRefs: [local_gateway.parent_ref]`); traffic enters at `local_gateway.url`."""
+    with gateway.start(control_plane, tmp_path / "gateway", namespace) as gw:
+        _LOG_DIRS.append(tmp_path / "gateway" / "logs")
+        yield gw

@@ -70,8 +70,10 @@ def test_demo_rolls_a_forward_and_b_back(tmp_path: Path) -> None:
     assert broken["prometheus"]["v1"]["infraErrors"] == 0
     assert broken["detectSeconds"] <= 2 * ANALYSIS_INTERVAL + 2  # two intervals, plus polling
 
+    # The traffic went through Traefik, which counted both versions in both rollouts.
+    assert summary["gateway"]["implementation"].startswith("Traefik v3.")
     for rollout in (healthy, broken):
-        assert rollout["nginx"]["v1"] > 0 and rollout["nginx"]["v2"] > 0, rollout["nginx"]
+        assert rollout["gateway"]["v1"] > 0 and rollout["gateway"]["v2"] > 0, rollout["gateway"]
 
     assert [name for name, pid in summary["pids"].items() if _running(pid)] == []
     assert _processes_mentioning(str(workdir)) == []

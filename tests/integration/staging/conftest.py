@@ -27,6 +27,9 @@ BACKEND_NAMESPACE = (
 )
 BACKEND_IMAGE = "registry.example.com/platform/codemode-mcp:0.1.0"  # it ships the sample backend
 READY_TIMEOUT = 420
+# A test's bound, its share of the session's set-up included: on a fresh machine the first
+# one waits for the images to build (every wait inside is bounded on its own).
+STAGING_TIMEOUT = 3000
 
 
 def _leftovers(stack: staging.Staging) -> list[str]:

@@ -26,9 +26,9 @@ from devcluster import staging
 from devcluster.processes import wait_until
 from tests.charts import REPO
 
-from .conftest import MCP_NAMESPACE, kubectl, pods, start_job
+from .conftest import MCP_NAMESPACE, STAGING_TIMEOUT, kubectl, pods, start_job
 
-pytestmark = [pytest.mark.staging, pytest.mark.slow]
+pytestmark = [pytest.mark.staging, pytest.mark.slow, pytest.mark.timeout(STAGING_TIMEOUT)]
 FAST_PLAN = REPO / "tests" / "integration" / "staging" / "fast-plan-values.yaml"
 ROLLOUT = "codemode-mcp"
 PUBLIC_HOST = "mcp.example.com"  # the example values' hostname

@@ -10,9 +10,9 @@ import pytest
 from devcluster import staging
 from devcluster.processes import wait_until
 
-from .conftest import MCP_NAMESPACE, kubectl, pods, run_job
+from .conftest import MCP_NAMESPACE, STAGING_TIMEOUT, kubectl, pods, ready_pods, run_job
 
-pytestmark = [pytest.mark.staging, pytest.mark.slow]
+pytestmark = [pytest.mark.staging, pytest.mark.slow, pytest.mark.timeout(STAGING_TIMEOUT)]
 MCP_PODS = "app.kubernetes.io/name=codemode-mcp"
 V2_URL = "http://codemode-mcp-v2/mcp"  # the Service, resolved by the cluster DNS in the Job
 
@@ -23,12 +23,10 @@ def test_readme_install_runs_the_charts_on_the_real_node(
     assert "STATUS: deployed" in installed[0] and "STATUS: deployed" in installed[1]
     assert installed[2].split()[:2] == ["NAME", "PHASE"] and "codemode-mcp" in installed[2]
     assert staging_stack.node is not None
-    running = pods(staging_stack, MCP_NAMESPACE, MCP_PODS)
-    assert len(running) == 6  # the example values: 3 v1 + 3 v2
+    running = ready_pods(staging_stack, MCP_NAMESPACE, MCP_PODS, 6)  # the example: 3 v1 + 3 v2
     for pod in running:
         assert pod["spec"]["nodeName"] == staging_stack.node.name
         for status in pod["status"]["containerStatuses"]:
-            assert status["ready"], status
             assert status["image"].startswith("registry.example.com/platform/codemode-")
     operator = pods(staging_stack, "codemode-system", "app.kubernetes.io/name=codemode-operator")
     assert [p["spec"]["serviceAccountName"] for p in operator] == ["codemode-operator"]
@@ -40,7 +38,7 @@ def test_readme_install_runs_the_charts_on_the_real_node(
 def test_pods_answer_through_the_pod_network(
     staging_stack: staging.Staging, installed: list[str]
 ) -> None:
-    for pod in pods(staging_stack, MCP_NAMESPACE, MCP_PODS):
+    for pod in ready_pods(staging_stack, MCP_NAMESPACE, MCP_PODS, 6):
         address = pod["status"]["podIP"]
         assert address.startswith(staging_stack.network.pod_cidr.rsplit(".", 1)[0])
         assert httpx.get(f"http://{address}:8080/readyz", timeout=10).status_code == 200

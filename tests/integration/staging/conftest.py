@@ -217,3 +217,28 @@ def run_job(
     stack: staging.Staging, name: str, args: list[str], timeout: float = 600
 ) -> dict[str, Any]:
     return job_result(stack, start_job(stack, name, args), timeout)
+
+
+def ready_pods(
+    stack: staging.Staging, namespace: str, selector: str, count: int
+) -> list[dict[str, Any]]:
+    """The `count` pods of `selector` once every one is Ready (a probe that timed out on a
+    loaded machine makes a pod unready for a while: wait, bounded, rather than catch it)."""
+
+    def all_ready() -> list[dict[str, Any]]:
+        found = [
+            p
+            for p in pods(stack, namespace, selector)
+            if not p["metadata"].get("deletionTimestamp")
+        ]
+        ready = [
+            p
+            for p in found
+            if all(c.get("ready") for c in p["status"].get("containerStatuses", [{}]))
+        ]
+        return ready if len(ready) == count == len(found) else []
+
+    wait_until(
+        f"{count} pods {selector} Ready", lambda: bool(all_ready()), READY_TIMEOUT, interval=2
+    )
+    return all_ready()

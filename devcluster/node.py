@@ -83,6 +83,9 @@ class Node:
         _remove_cgroups(self.cgroup_root)
         if self.registry is not None:
             self.registry.stop()
+        # containerd's images and snapshots (hundreds of MB a run); the logs stay for a look.
+        for state in ("root", "state"):
+            shutil.rmtree(self.workdir / "containerd" / state, ignore_errors=True)
 
 
 def _wait_namespace_empty(pid: int, timeout: float = 30) -> None:

@@ -5,20 +5,24 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := prometheus iproute2 redis-server
+# The real node (containerd, runc, CNI plugins, iptables, a registry) and the image build.
+NODE_PACKAGES := containerd runc containernetworking-plugins iptables docker-registry
+IMAGE_PACKAGES := mmdebstrap buildah
+APT_PACKAGES := prometheus iproute2 redis-server $(NODE_PACKAGES) $(IMAGE_PACKAGES)
 PYTEST_ARGS ?=
 
-.PHONY: help deps system-packages python-deps node-deps binaries test test-unit test-e2e lint demo bench clean chart-files
+.PHONY: help deps system-packages python-deps node-deps binaries images test test-unit test-e2e lint demo bench clean chart-files
 
 help:
 	@echo "make demo   - the main job: a local control plane, Prometheus, both MCP versions, two rollouts"
 	@echo "make test   - install what is missing, then run the whole suite"
-	@echo "make test-unit | test-e2e | lint | bench | binaries | clean"
+	@echo "make test-unit | test-e2e | lint | bench | binaries | images | clean"
 
 deps: system-packages python-deps node-deps binaries
 
 # Debian packages: Prometheus (the real server the analysis queries), iproute2 (`ip netns`: the
-# pod networks) and Redis (the job store the MCP v2 replicas share).
+# pod networks and the real node's network), Redis (the job store the MCP v2 replicas share),
+# the real node's container stack and the image build.
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -39,16 +43,22 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 node-deps: $(if $(wildcard package.json),node_modules/.package-lock.json)
 
-# Kubernetes, etcd, kwok and helm built from pinned Go modules, cached by version outside the clone.
+# Kubernetes, etcd, kwok, helm, CoreDNS and Prometheus built from pinned Go modules, cached by
+# version (and source hash) outside the clone.
 binaries: python-deps
 	$(PY) -m devcluster build
+
+# The three images of images/Dockerfile, built here without a registry (devcluster/images.py),
+# and the registry storage the real node pulls them from; unchanged inputs rebuild nothing.
+images: system-packages python-deps binaries
+	$(PY) -m devcluster images
 
 lint: python-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
 # pytest's exit 5 (no tests collected) is a failure here, and says so.
-test: deps lint
+test: deps images lint
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$rc
 

@@ -1,4 +1,4 @@
-"""`python -m devcluster build|up`: build the pinned binaries, or run the local stack."""
+"""`python -m devcluster build|images|up`: build the pinned binaries or the images, or run the local stack."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from devcluster import building, cluster, gateway_api, prometheus
+from devcluster import building, cluster, gateway_api, images, prometheus
 
 
 def _up(workdir: Path) -> None:
@@ -41,12 +41,20 @@ def main() -> None:
     sub.add_parser(
         "build", help="build the control-plane binaries into the cache (once per version)"
     )
+    sub.add_parser(
+        "images",
+        help="build the images of images/Dockerfile and the registry storage the real node pulls from",
+    )
     sub.add_parser("bin-dir", help="print the folder holding the binaries")
     up = sub.add_parser("up", help="start the control plane and Prometheus until Ctrl-C")
     up.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     if args.command == "build":
         print(building.build_all())
+        print(building.coredns_binary())
+        print(building.prometheus_binary())
+    elif args.command == "images":
+        print(images.build_all())
     elif args.command == "bin-dir":
         print(building.bin_dir())
     else:

@@ -1,23 +1,44 @@
-"""Build the control-plane binaries once per version into a cache outside the work tree.
+"""Build the stack's binaries once per version into a cache outside the work tree.
 
 The first build compiles a few thousand Go packages (many minutes on 2 cores), so it prints
-progress; later runs find the binaries by version and take no time.
+progress; later runs find the binaries and take no time. Each artifact has its own folder,
+named by what it is built from (a version, and for the multi-call binary a hash of the Go
+sources), is built under a file lock in a temporary folder and renamed into place: two builds
+at once wait for each other instead of racing, and a killed build leaves no half a binary.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from devcluster import versions
 
 GO_MODULE_DIR = Path(__file__).parent / "go"
-K8S_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+COREDNS_MODULE_DIR = Path(__file__).parent / "coredns"  # its own module: its own dependencies
+K8S_COMPONENTS = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "kubectl",
+)
+GO_INSTALLS = (
+    ("kwok", "sigs.k8s.io/kwok/cmd/kwok", versions.KWOK),
+    ("helm", "helm.sh/helm/v3/cmd/helm", versions.HELM),
+)
 
 
 def cache_root() -> Path:
@@ -26,17 +47,64 @@ def cache_root() -> Path:
     return Path(os.environ.get("CODEMODE_CACHE", default))
 
 
+def go_sources_key(module: Path | None = None) -> str:
+    """A short hash of a Go module's sources: a changed main.go or go.mod rebuilds its binary."""
+    module = module or GO_MODULE_DIR
+    digest = hashlib.sha256()
+    for path in sorted(module.rglob("*")):
+        if path.is_file() and (path.suffix == ".go" or path.name in ("go.mod", "go.sum")):
+            digest.update(str(path.relative_to(module)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:10]
+
+
+def _k8s_folder() -> str:
+    return f"k8s-{versions.KUBERNETES}-{go_sources_key()}"
+
+
 def bin_dir() -> Path:
-    """The folder holding every binary of the pinned versions (put it first on PATH)."""
-    return (
-        cache_root()
-        / "bin"
-        / f"k8s-{versions.KUBERNETES}-kwok-{versions.KWOK}-helm-{versions.HELM}"
-    )
+    """The folder holding (links to) every binary of the pinned versions (put it first on PATH)."""
+    kwok, helm = (f"{name}-{version}" for name, _, version in GO_INSTALLS)
+    return cache_root() / "bin" / f"{_k8s_folder()}-{kwok}-{helm}"
+
+
+@contextlib.contextmanager
+def locked(path: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if missing); say so while another holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"[{what}] another build holds {path}: waiting for it", flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def artifact(folder: str, what: str, build: Callable[[Path], None]) -> Path:
+    """`cache/bin/<folder>`, made once by `build(tmp)` in a temporary folder renamed into place."""
+    root = cache_root() / "bin"
+    final = root / folder
+    if final.is_dir():
+        return final
+    with locked(root / f".{folder}.lock", what):
+        if final.is_dir():  # another process built it while we waited
+            return final
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder}.", dir=root))
+        try:
+            build(tmp)
+            tmp.chmod(0o755)  # mkdtemp's 0700 would hide the binaries from other users
+            tmp.rename(final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
 
 
 def _run_with_progress(label: str, cmd: list[str], cwd: Path | None, env: dict[str, str]) -> None:
-    """Run `go build -v`/`go install -v`, printing a line every 100 compiled packages."""
+    """Run a build, printing a line every 100 packages (`go build -v` prints one a line)."""
     started = time.monotonic()
     print(f"[{label}] building: {' '.join(cmd)}", flush=True)
     proc = subprocess.Popen(
@@ -74,28 +142,88 @@ def module_dir(module: str, version: str) -> Path:
     return Path(json.loads(out.stdout)["Dir"])
 
 
-def build_all() -> Path:
-    """Ensure every binary exists; return the folder that holds them."""
-    target = bin_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    if not (target / "k8s").exists():
-        tmp = target / "k8s.partial"
-        cmd = ["go", "build", "-v", "-o", str(tmp), "./cmd/k8s"]
-        _run_with_progress(f"kubernetes {versions.KUBERNETES}", cmd, GO_MODULE_DIR, _go_env())
-        tmp.rename(target / "k8s")
+def go_install(name: str, package: str, version: str, tags: tuple[str, ...] = ()) -> Path:
+    """`go install package@version` into its own cached folder; the path of the binary."""
+
+    def build(tmp: Path) -> None:
+        cmd = [
+            "go",
+            "install",
+            "-v",
+            *([f"-tags={','.join(tags)}"] if tags else []),
+            f"{package}@{version}",
+        ]
+        _run_with_progress(f"{name} {version}", cmd, None, _go_env(tmp))
+
+    folder = f"{name}-{version}" + (f"-{'-'.join(tags)}" if tags else "")
+    return artifact(folder, name, build) / name
+
+
+def prometheus_binary() -> Path:
+    """Prometheus with its Kubernetes service discovery (Debian's build leaves that out), and
+    no other discovery: the real node's pods are found the way a cluster without the
+    Prometheus Operator finds them."""
+    return go_install(
+        "prometheus",
+        "github.com/prometheus/prometheus/cmd/prometheus",
+        versions.PROMETHEUS,
+        ("remove_all_sd", "enable_kubernetes_sd"),
+    )
+
+
+def _build_k8s(tmp: Path) -> None:
+    cmd = ["go", "build", "-v", "-o", str(tmp / "k8s"), "./cmd/k8s"]
+    _run_with_progress(f"kubernetes {versions.KUBERNETES}", cmd, GO_MODULE_DIR, _go_env())
     for name in K8S_COMPONENTS:
-        link = target / name
-        if not link.exists():
-            link.symlink_to("k8s")
-    for name, package, version in (
-        ("kwok", "sigs.k8s.io/kwok/cmd/kwok", versions.KWOK),
-        ("helm", "helm.sh/helm/v3/cmd/helm", versions.HELM),
-    ):
-        if not (target / name).exists():
-            staging = target / f".{name}.partial"
-            shutil.rmtree(staging, ignore_errors=True)
-            cmd = ["go", "install", "-v", f"{package}@{version}"]
-            _run_with_progress(f"{name} {version}", cmd, None, _go_env(staging))
-            (staging / name).rename(target / name)
-            shutil.rmtree(staging)
-    return target
+        (tmp / name).symlink_to("k8s")
+
+
+def _build_pause(tmp: Path) -> None:
+    """The pause container's binary from the pinned Kubernetes module's own source (static)."""
+    source = module_dir("k8s.io/kubernetes", versions.KUBERNETES) / "build/pause/linux/pause.c"
+    version = f"-DVERSION=v{versions.PAUSE}"
+    print(f"[pause {versions.PAUSE}] building {source}", flush=True)
+    subprocess.run(
+        [
+            "cc",
+            "-Os",
+            "-Wall",
+            "-Werror",
+            "-static",
+            version,
+            "-o",
+            str(tmp / "pause"),
+            str(source),
+        ],
+        check=True,
+    )
+
+
+def pause_binary() -> Path:
+    return (
+        artifact(f"pause-{versions.PAUSE}-{versions.KUBERNETES}", "pause", _build_pause) / "pause"
+    )
+
+
+def coredns_binary() -> Path:
+    """The cluster DNS of a real node (devcluster/coredns: CoreDNS with the plugins it needs)."""
+
+    def build(tmp: Path) -> None:
+        cmd = ["go", "build", "-v", "-o", str(tmp / "coredns"), "."]
+        _run_with_progress(f"coredns {versions.COREDNS}", cmd, COREDNS_MODULE_DIR, _go_env())
+
+    folder = f"coredns-{versions.COREDNS}-{go_sources_key(COREDNS_MODULE_DIR)}"
+    return artifact(folder, "coredns", build) / "coredns"
+
+
+def build_all() -> Path:
+    """Ensure every binary exists; return the folder that links them all."""
+    k8s = artifact(_k8s_folder(), "kubernetes", _build_k8s)
+    binaries = {name: k8s / name for name in K8S_COMPONENTS}
+    binaries.update({name: go_install(name, pkg, version) for name, pkg, version in GO_INSTALLS})
+
+    def link(tmp: Path) -> None:
+        for name, target in binaries.items():
+            (tmp / name).symlink_to(target)
+
+    return artifact(bin_dir().name, "binaries", link)

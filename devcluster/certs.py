@@ -45,8 +45,9 @@ def _write_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, path: Path) 
 class Pki:
     """Writes the certificates into one folder and hands out their paths."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, extra_ips: tuple[str, ...] = ()) -> None:
         self.folder = folder
+        self._ips = tuple(dict.fromkeys(("127.0.0.1", KUBERNETES_SERVICE_IP, *extra_ips)))
         folder.mkdir(parents=True, exist_ok=True)
         self._now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
         self._ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -109,8 +110,7 @@ class Pki:
 
     def serving(self, name: str) -> ClientCert:
         sans: list[x509.GeneralName] = [
-            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-            x509.IPAddress(ipaddress.ip_address(KUBERNETES_SERVICE_IP)),
+            *(x509.IPAddress(ipaddress.ip_address(address)) for address in self._ips),
             *(
                 x509.DNSName(d)
                 for d in (

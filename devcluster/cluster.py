@@ -1,7 +1,9 @@
 """The local control plane: etcd, kube-apiserver, controller-manager, scheduler and kwok.
 
 Everything listens on loopback ports chosen at start; nodes and pods are kwok's fakes, so
-Deployment readiness is real API-server state written by real controllers.
+Deployment readiness is real API-server state written by real controllers. For a real node
+(devcluster/node.py) the API server listens instead on the host end of the node's network and
+advertises it, so the `kubernetes` Service leads pods to it.
 """
 
 from __future__ import annotations
@@ -118,19 +120,23 @@ def _start(cp: ControlPlane, name: str, argv: list[str]) -> ManagedProcess:
     return proc
 
 
-def start(workdir: Path, nodes: int = 2) -> ControlPlane:
-    """Start a whole control plane under `workdir`; stop it with `ControlPlane.stop()`."""
+def start(workdir: Path, nodes: int = 2, address: str = "127.0.0.1") -> ControlPlane:
+    """Start a whole control plane under `workdir`; stop it with `ControlPlane.stop()`.
+
+    `nodes`: how many kwok fake nodes; `address`: where the API server listens (loopback, or
+    the host end of a real node's network, which it then advertises to the pods).
+    """
     bins = building.build_all()
     workdir.mkdir(parents=True, exist_ok=True)
-    pki = Pki(workdir / "pki")
+    pki = Pki(workdir / "pki", extra_ips=(address,))
     sa_key, sa_pub = pki.service_account_keys()
     api_port = free_port()
-    server = f"https://127.0.0.1:{api_port}"
+    server = f"https://{address}:{api_port}"
     admin = pki.client("admin", "admin", "system:masters")
     cp = ControlPlane(workdir, bins, server, workdir / "admin.kubeconfig", pki)
     write_kubeconfig(cp.kubeconfig, server, pki.ca, "admin", admin)
     try:
-        _start_etcd_and_apiserver(cp, bins, api_port, sa_key, sa_pub)
+        _start_etcd_and_apiserver(cp, bins, address, api_port, sa_key, sa_pub)
         _start_controllers(cp, bins, sa_key)
         for i in range(nodes):
             cp.kubectl("apply", "-f", "-", input=yaml.safe_dump(_fake_node(f"kwok-node-{i}")))
@@ -157,7 +163,7 @@ def start(workdir: Path, nodes: int = 2) -> ControlPlane:
 
 
 def _start_etcd_and_apiserver(
-    cp: ControlPlane, bins: Path, api_port: int, sa_key: Path, sa_pub: Path
+    cp: ControlPlane, bins: Path, address: str, api_port: int, sa_key: Path, sa_pub: Path
 ) -> None:
     client, peer = free_port(), free_port()
     etcd_url = f"http://127.0.0.1:{client}"
@@ -184,14 +190,15 @@ def _start_etcd_and_apiserver(
         alive=etcd.ensure_running,
     )
     serving = cp.pki.serving("apiserver")
+    kubelet_client = cp.pki.client("apiserver-kubelet-client", "kube-apiserver", "system:masters")
     apiserver = _start(
         cp,
         "kube-apiserver",
         [
             str(bins / "kube-apiserver"),
             f"--etcd-servers={etcd_url}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={address}",
+            f"--advertise-address={address}",
             f"--secure-port={api_port}",
             f"--tls-cert-file={serving.cert}",
             f"--tls-private-key-file={serving.key}",
@@ -203,8 +210,13 @@ def _start_etcd_and_apiserver(
             "--authorization-mode=Node,RBAC",
             f"--cert-dir={cp.workdir / 'apiserver'}",
             "--profiling=false",
-            # Loopback cannot be an endpoint of the `kubernetes` Service; nothing in-cluster needs it.
-            "--endpoint-reconciler-type=none",
+            # kubectl logs/exec on a real node: the API server's client cert at the kubelet.
+            f"--kubelet-client-certificate={kubelet_client.cert}",
+            f"--kubelet-client-key={kubelet_client.key}",
+            "--kubelet-preferred-address-types=InternalIP",
+            # Loopback cannot be an endpoint of the `kubernetes` Service: with kwok's fake pods
+            # nothing in-cluster needs one; a real node's pods get the advertised address.
+            *(["--endpoint-reconciler-type=none"] if address == "127.0.0.1" else []),
         ],
     )
     wait_until(

@@ -102,11 +102,13 @@ def _class_name(namespace: str, name: str) -> str:
     return f"codemode-gateway-{hashlib.sha256(f'{namespace}/{name}'.encode()).hexdigest()[:16]}"
 
 
-def _objects(name: str, namespace: str, port: int, routes_from: str) -> list[dict[str, Any]]:
+def _objects(
+    name: str, namespace: str, port: int, routes_from: str, listener_name: str = "web"
+) -> list[dict[str, Any]]:
     """The identity (ServiceAccount + RBAC), the GatewayClass and the Gateway of one Traefik."""
     binding = _class_name(namespace, name)
     listener = {
-        "name": "web",
+        "name": listener_name,
         "protocol": "HTTP",
         "port": port,  # Traefik binds a listener to the entry point with the same port
         "allowedRoutes": {"namespaces": {"from": routes_from}},
@@ -303,14 +305,16 @@ def start(
     namespace: str,
     name: str = "gateway",
     routes_from: str = "Same",
+    listener: str = "web",
 ) -> Gateway:
     """Traefik up with a Programmed Gateway `namespace/name`; routes attach from `routes_from`
-    namespaces (Gateway API's `Same` or `All`). Stop it with `Gateway.stop()`, or use it as a
+    namespaces (Gateway API's `Same` or `All`); `listener`: the name routes give as their
+    parentRef's sectionName (an HTTP listener whatever its name). Stop it with `Gateway.stop()`, or use it as a
     context manager: `with gateway.start(...) as gw:`."""
     traefik = binary()
     workdir.mkdir(parents=True, exist_ok=True)
     port, api_port = free_port(), free_port()
-    objects = _objects(name, namespace, port, routes_from)
+    objects = _objects(name, namespace, port, routes_from, listener)
     cp.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objects))
     kubeconfig = _service_account_kubeconfig(cp, namespace, name, workdir / "traefik.kubeconfig")
     class_name = objects[3]["metadata"]["name"]

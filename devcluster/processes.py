@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 
 def free_port() -> int:
     """A loopback port that was free a moment ago (the OS picks it, so parallel runs don't clash)."""
@@ -69,6 +71,20 @@ class ManagedProcess:
         if self.popen.poll() is None:
             os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout=10)
+
+
+def serving(process: ManagedProcess, what: str, url: str, timeout: float = 60) -> None:
+    """Wait until `url` answers 200; stop the process if it never does."""
+    try:
+        wait_until(
+            what,
+            lambda: httpx.get(url, timeout=2).status_code == 200,
+            timeout,
+            alive=process.ensure_running,
+        )
+    except BaseException:
+        process.stop()
+        raise
 
 
 def spawn(

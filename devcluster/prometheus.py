@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import yaml
 
-from devcluster.processes import ManagedProcess, free_port, spawn, wait_until
+from devcluster.processes import ManagedProcess, free_port, serving, spawn
 
 BINARY_CANDIDATES = ("/usr/bin/prometheus", "prometheus")
 
@@ -28,6 +28,39 @@ def static_job(
 ) -> dict[str, Any]:
     """A scrape job for loopback targets such as `127.0.0.1:8080`."""
     return {"job_name": name, "static_configs": [{"targets": targets, "labels": labels or {}}]}
+
+
+def pod_discovery_job(name: str, kubeconfig: Path) -> dict[str, Any]:
+    """Pods found through the API server (`kubernetes_sd_configs`, role pod), kept when they ask
+    for it with the `prometheus.io/scrape|port|path` annotations, labelled with their namespace
+    and pod: the scrape config of a cluster without the Prometheus Operator."""
+    annotation = "__meta_kubernetes_pod_annotation_prometheus_io_"
+    return {
+        "job_name": name,
+        "kubernetes_sd_configs": [{"role": "pod", "kubeconfig_file": str(kubeconfig)}],
+        "relabel_configs": [
+            {"source_labels": [f"{annotation}scrape"], "action": "keep", "regex": "true"},
+            # One target per pod, not one per container port.
+            {
+                "source_labels": ["__meta_kubernetes_pod_phase"],
+                "action": "keep",
+                "regex": "Running",
+            },
+            {
+                "source_labels": [f"{annotation}path"],
+                "regex": "(.+)",
+                "target_label": "__metrics_path__",
+            },
+            {
+                "source_labels": ["__meta_kubernetes_pod_ip", f"{annotation}port"],
+                "regex": "(.+);(\\d+)",
+                "replacement": "$1:$2",
+                "target_label": "__address__",
+            },
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+        ],
+    }
 
 
 @dataclass
@@ -71,8 +104,13 @@ def start(
     jobs: list[dict[str, Any]] | None = None,
     scrape_interval: str = "1s",
     port: int | None = None,
+    host: str = "127.0.0.1",
+    binary: Path | None = None,
 ) -> Prometheus:
-    """Start Prometheus on a free loopback port (or `port`, to restart at the same address)."""
+    """Start Prometheus on a free port of `host` (or `port`, to restart at the same address).
+
+    `binary`: another build than Debian's (building.prometheus_binary() has kubernetes_sd).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
     _write_config(config, jobs or [], scrape_interval)
@@ -80,26 +118,17 @@ def start(
     process = spawn(
         "prometheus",
         [
-            _binary(),
+            str(binary) if binary else _binary(),
             f"--config.file={config}",
             f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
+            f"--web.listen-address={host}:{port}",
             "--web.enable-lifecycle",
             "--storage.tsdb.retention.time=1d",
             "--log.level=warn",
         ],
         workdir / "logs",
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     prom = Prometheus(workdir, url, process, scrape_interval)
-    try:
-        wait_until(
-            "prometheus",
-            lambda: httpx.get(f"{url}/-/ready", timeout=2).status_code == 200,
-            60,
-            alive=process.ensure_running,
-        )
-    except BaseException:
-        process.stop()
-        raise
+    serving(process, "prometheus", f"{url}/-/ready")
     return prom

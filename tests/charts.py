@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -57,3 +58,17 @@ def doc_commands(doc: Path = INSTALL_DOC) -> list[list[str]]:
     block = doc.read_text().split("```sh\n", 1)[1].split("```", 1)[0]
     lines = block.replace("\\\n", " ").splitlines()
     return [shlex.split(line) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def run_doc_commands(env: Mapping[str, str]) -> list[str]:
+    """The install doc's commands, verbatim, with `env`'s PATH and kubeconfig; their outputs."""
+    outputs = []
+    for command in doc_commands():
+        binary = shutil.which(command[0], path=env["PATH"])
+        assert binary, command[0]
+        out = subprocess.run(
+            [binary, *command[1:]], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+        )
+        assert out.returncode == 0, f"{command}: {out.stdout}{out.stderr}"
+        outputs.append(out.stdout)
+    return outputs

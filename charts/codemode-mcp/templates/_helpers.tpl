@@ -20,14 +20,17 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 codemode.io/version: {{ .version }}
 {{- end -}}
 
-{{- /* The Host values the MCP server accepts: its Services by every name, plus the values'. */ -}}
+{{- /* The Host values the MCP server accepts: its Services by every name, with a port and
+       without (a client of port 80 sends none), plus the values'. */ -}}
 {{- define "codemode-mcp.allowedHosts" -}}
 {{- $hosts := list -}}
 {{- $ns := .Release.Namespace -}}
 {{- $fullname := include "codemode-mcp.fullname" . -}}
 {{- range list "v1" "v2" -}}
 {{- $svc := printf "%s-%s" $fullname . -}}
-{{- $hosts = concat $hosts (list (printf "%s:*" $svc) (printf "%s.%s:*" $svc $ns) (printf "%s.%s.svc:*" $svc $ns) (printf "%s.%s.svc.cluster.local:*" $svc $ns)) -}}
+{{- range $name := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- $hosts = concat $hosts (list $name (printf "%s:*" $name)) -}}
+{{- end -}}
 {{- end -}}
 {{- concat $hosts .Values.allowedHosts | toJson -}}
 {{- end -}}

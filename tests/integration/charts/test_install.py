@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from devcluster.cluster import ControlPlane
-from tests.charts import REPO, doc_commands
+from tests.charts import doc_commands, run_doc_commands
 
 RELEASES = {"codemode-operator": "codemode-system", "codemode-mcp": "mcp"}
 
@@ -55,16 +54,7 @@ def releases(control_plane: ControlPlane, gateway_crds: None) -> Iterator[None]:
 
 
 def test_install_doc_commands_work(control_plane: ControlPlane, releases: None) -> None:
-    env = control_plane.env
-    outputs = []
-    for command in doc_commands():
-        binary = shutil.which(command[0], path=env["PATH"])
-        assert binary, command[0]
-        out = subprocess.run(
-            [binary, *command[1:]], env=env, cwd=REPO, capture_output=True, text=True, timeout=180
-        )
-        assert out.returncode == 0, f"{command}: {out.stdout}{out.stderr}"
-        outputs.append(out.stdout)
+    outputs = run_doc_commands(control_plane.env)
     assert "STATUS: deployed" in outputs[0] and "kubectl get cmr -A" in outputs[0]  # NOTES
     assert "STATUS: deployed" in outputs[1]
     assert outputs[2].split()[:2] == ["NAME", "PHASE"] and "codemode-mcp" in outputs[2]

@@ -43,7 +43,13 @@ def test_v1_serves_from_the_chart_config(tmp_path: Path) -> None:
             alive=server.ensure_running,
         )
         headers = {"Accept": "application/json, text/event-stream"}
-        for host, status in [("codemode-mcp-v1.mcp.svc:80", 200), ("attacker.example:80", 421)]:
+        cases = [
+            ("codemode-mcp-v1.mcp.svc:80", 200),
+            ("codemode-mcp-v1", 200),  # port 80: a client sends no port
+            ("attacker.example:80", 421),
+            ("attacker.example", 421),
+        ]
+        for host, status in cases:
             answer = httpx.post(
                 f"{base}/mcp", json=INITIALIZE, headers={**headers, "Host": host}, timeout=10
             )

@@ -237,3 +237,39 @@ def test_each_version_signs_with_its_own_kept_key_and_v2_shares_a_job_store() ->
     assert "codemode-mcp-jobstore" not in {
         d["metadata"]["name"] for d in of_kind(own, "Deployment")
     }
+
+
+def _mcp_deployments(manifest: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The two MCP versions' Deployments (not the job store's)."""
+    names = {"codemode-mcp-v1", "codemode-mcp-v2"}
+    return [d for d in of_kind(manifest, "Deployment") if d["metadata"]["name"] in names]
+
+
+def test_mcp_pods_ask_to_be_scraped_and_a_pod_monitor_is_optional() -> None:
+    manifest = template(MCP_CHART, "codemode-mcp", "mcp")
+    assert len(_mcp_deployments(manifest)) == 2
+    for deployment in _mcp_deployments(manifest):
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == (
+            "8080",
+            "/metrics",
+        )
+    assert not list(of_kind(manifest, "PodMonitor"))
+    enabled = template(
+        MCP_CHART,
+        "codemode-mcp",
+        "mcp",
+        "--set",
+        "metrics.podMonitor.enabled=true,metrics.podMonitor.labels.release=prometheus",
+    )
+    monitor = next(of_kind(enabled, "PodMonitor"))
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    assert monitor["spec"]["podMetricsEndpoints"] == [
+        {"port": "http", "path": "/metrics", "interval": "15s"}
+    ]
+    off = template(MCP_CHART, "codemode-mcp", "mcp", "--set", "metrics.scrapeAnnotations=false")
+    for deployment in _mcp_deployments(off):
+        assert (
+            "prometheus.io/scrape" not in deployment["spec"]["template"]["metadata"]["annotations"]
+        )

@@ -1,8 +1,9 @@
 // Command k8s is a multi-call binary (like the old hyperkube): one link step
-// instead of five, and each component is chosen by the name it is invoked as.
+// instead of seven, and each component is chosen by the name it is invoked as.
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,7 +19,9 @@ import (
 	"k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 func main() {
@@ -32,13 +35,17 @@ func main() {
 		os.Exit(cli.Run(controllermanager.NewControllerManagerCommand()))
 	case "kube-scheduler":
 		os.Exit(cli.Run(scheduler.NewSchedulerCommand()))
+	case "kubelet":
+		os.Exit(cli.Run(kubelet.NewKubeletCommand(context.Background())))
+	case "kube-proxy":
+		os.Exit(cli.Run(proxy.NewProxyCommand()))
 	case "kubectl":
 		var command *cobra.Command = kubectl.NewDefaultKubectlCommand()
 		if err := cli.RunNoErrOutput(command); err != nil {
 			util.CheckErr(err)
 		}
 	default:
-		fmt.Fprintf(os.Stderr, "k8s: invoke as etcd, kube-apiserver, kube-controller-manager, kube-scheduler or kubectl (got %q)\n", name)
+		fmt.Fprintf(os.Stderr, "k8s: invoke as etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy or kubectl (got %q)\n", name)
 		os.Exit(2)
 	}
 }

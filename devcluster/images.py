@@ -18,9 +18,11 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from devcluster import building, registry, versions
 
@@ -39,7 +41,19 @@ TARGETS = ("operator", "mcp", "sandbox")
 # the `python` name the public image has. Deno comes from its PyPI wheel.
 BASE_PACKAGES = ("python3", "python3-venv", "python-is-python3", "libgcc-s1")
 BASE_SUITE = "bookworm"  # the public base image's Debian release
+# The MCP chart's job store runs the public `redis` image; bookworm's redis-server is the same
+# release (the chart's tag), so the node gets an image of that name made from Debian's package.
+JOBSTORE_PACKAGES = ("redis-server",)
 PAUSE_IMAGE = f"registry.k8s.io/pause:{versions.PAUSE}"
+
+
+def _jobstore_names() -> tuple[str, ...]:
+    """The chart's default job store image, as a path in the docker.io mirror."""
+    values = yaml.safe_load((REPO / "charts/codemode-mcp/values.yaml").read_text())
+    image = values["jobStore"]["image"]
+    return (f"{image['repository'].removeprefix('docker.io/')}:{image['tag']}",)
+
+
 # The repositories the charts name (defaults, and the example cluster values), each mirrored
 # by the node's containerd to the local registry. Tags: the chart's appVersion, and 0.2.0 (the
 # example values' v2 release: the same code, run with --mode=v2).
@@ -55,8 +69,9 @@ PUBLISH = {
         "platform/codemode-sandbox:0.1.0",
         "platform/codemode-sandbox:0.2.0",
     ),
+    "jobstore": _jobstore_names(),
 }
-MIRRORED_REGISTRIES = ("registry.k8s.io", "ghcr.io", "registry.example.com")
+MIRRORED_REGISTRIES = ("registry.k8s.io", "ghcr.io", "registry.example.com", "docker.io")
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -124,15 +139,16 @@ def _timed(label: str, started: float) -> None:
     print(f"[images] {label} in {time.monotonic() - started:.0f}s", flush=True)
 
 
-def base_image() -> str:
-    """Debian's Python from mmdebstrap, as a local image (the Dockerfile's BASE argument)."""
-    name = f"localhost/codemode-base:{BASE_SUITE}-{_digest(BASE_SUITE, *BASE_PACKAGES)}"
-    with building.locked(building.cache_root() / "containers" / ".base.lock", "base image"):
+def _debian_image(label: str, packages: Sequence[str], config: list[str]) -> str:
+    """An image of Debian's `packages` made by mmdebstrap (no registry needed), built once."""
+    name = f"localhost/codemode-{label}:{BASE_SUITE}-{_digest(BASE_SUITE, *packages)}"
+    lock = building.cache_root() / "containers" / f".{label}.lock"
+    with building.locked(lock, f"{label} image"):
         if _has_image(name):
             return name
         started = time.monotonic()
-        print(f"[images] mmdebstrap {BASE_SUITE} with {', '.join(BASE_PACKAGES)}", flush=True)
-        work = building.cache_root() / "containers" / "base.partial"
+        print(f"[images] mmdebstrap {BASE_SUITE} with {', '.join(packages)}", flush=True)
+        work = building.cache_root() / "containers" / f"{label}.partial"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         rootfs = work / "rootfs.tar"
@@ -142,7 +158,7 @@ def base_image() -> str:
                 "mmdebstrap",
                 "--quiet",
                 "--variant=essential",
-                f"--include={','.join(BASE_PACKAGES)}",
+                f"--include={','.join(packages)}",
                 "--dpkgopt=path-exclude=/usr/share/doc/*",
                 "--dpkgopt=path-exclude=/usr/share/man/*",
                 "--dpkgopt=path-exclude=/usr/share/locale/*",
@@ -153,14 +169,20 @@ def base_image() -> str:
             check=True,
             timeout=1200,
         )
-        _from_scratch(
-            name,
-            ["add", str(rootfs), "/"],
-            ["config", "--cmd", "python3", "--env", "LANG=C.UTF-8"],
-        )
+        _from_scratch(name, ["add", str(rootfs), "/"], ["config", *config])
         shutil.rmtree(work)
-        _timed(f"base image {name}", started)
+        _timed(f"{label} image {name}", started)
     return name
+
+
+def base_image() -> str:
+    """Debian's Python, as a local image (the Dockerfile's BASE argument)."""
+    return _debian_image("base", BASE_PACKAGES, ["--cmd", "python3", "--env", "LANG=C.UTF-8"])
+
+
+def jobstore_image() -> str:
+    """Debian's redis-server: the chart passes `redis-server ...` as the container's args."""
+    return _debian_image("jobstore", JOBSTORE_PACKAGES, ["--cmd", "redis-server"])
 
 
 def _requirements() -> list[str]:
@@ -202,7 +224,7 @@ class Built:
 
 
 def build_targets() -> list[Built]:
-    """The Dockerfile's three targets; each skipped when its inputs did not change."""
+    """The Dockerfile's three targets and the job store; each skipped when its inputs did not change."""
     base = base_image()
     wheel_dir = wheels()
     key = _digest(
@@ -235,7 +257,7 @@ def build_targets() -> list[Built]:
                 )
                 _timed(f"{target} image {image}", started)
             built.append(Built(target, image))
-    return built
+    return [*built, Built("jobstore", jobstore_image())]
 
 
 def pause_image() -> str:

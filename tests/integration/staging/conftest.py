@@ -145,8 +145,25 @@ def wait_available(stack: staging.Staging, namespace: str, timeout: float = READ
             stack, "get", "events", "-n", namespace, "--sort-by=.lastTimestamp", check=False
         )
         raise AssertionError(
-            f"{exc}: {_unavailable(stack, namespace)}\n{pods}\n{events[-4000:]}"
+            f"{exc}: {_unavailable(stack, namespace)}\n{pods}\n{_crash_logs(stack, namespace)}"
+            f"\n{events[-4000:]}"
         ) from exc
+
+
+def _crash_logs(stack: staging.Staging, namespace: str) -> str:
+    """The last lines of every container that restarted: why a pod crash-loops."""
+    listed = json.loads(kubectl(stack, "get", "pods", "-n", namespace, "-o", "json"))
+    logs = []
+    for pod in listed["items"]:
+        for container in pod["status"].get("containerStatuses", []):
+            if container.get("restartCount", 0):
+                name = f"{pod['metadata']['name']}/{container['name']}"
+                out = kubectl(
+                    stack, "logs", "-n", namespace, pod["metadata"]["name"], "-c",
+                    container["name"], "--previous", "--tail=25", check=False,
+                )
+                logs.append(f"--- {name} (previous run)\n{out}")
+    return "\n".join(logs[:4])
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import kubernetes
 import pytest
+from codemode_operator.adapters.routers.gateway_api import is_pin_rule
 
 from devcluster import staging
 from devcluster.processes import wait_until
@@ -49,11 +50,17 @@ def _status(stack: staging.Staging) -> dict[str, Any]:
     return dict(cmr.get("status", {}))
 
 
+def _split(route: dict[str, Any]) -> dict[str, int]:
+    """Service -> weight in the route's weighted rule (the operator's pin rules come first)."""
+    rule = next(r for r in route["spec"]["rules"] if not is_pin_rule(r))
+    return {ref["name"]: ref["weight"] for ref in rule["backendRefs"]}
+
+
 def _weights(stack: staging.Staging) -> list[int]:
     route = json.loads(
         kubectl(stack, "get", "httproute", ROLLOUT, "-n", MCP_NAMESPACE, "-o", "json")
     )
-    return [ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]]
+    return list(_split(route).values())
 
 
 def _wait_phase(stack: staging.Staging, phase: str) -> dict[str, Any]:
@@ -78,7 +85,7 @@ class RouteFollower(threading.Thread):
         self.gateway = stack.gateway
         client = kubernetes.config.new_client_from_config(str(stack.cp.kubeconfig))
         self.api = kubernetes.client.CustomObjectsApi(client)
-        self.samples: list[tuple[float, dict[str, int], list[dict[str, int]]]] = []
+        self.samples: list[tuple[float, dict[str, int], dict[str, int]]] = []
         self.done = threading.Event()
         self.deadline = time.monotonic() + limit
 
@@ -86,14 +93,17 @@ class RouteFollower(threading.Thread):
         route = self.api.get_namespaced_custom_object(
             "gateway.networking.k8s.io", "v1", MCP_NAMESPACE, "httproutes", ROLLOUT
         )
-        return {r["name"]: r["weight"] for r in route["spec"]["rules"][0]["backendRefs"]}
+        return _split(route)
+
+    def _applied(self) -> dict[str, int]:
+        """The weights of Traefik's router for the weighted rule (the last: pins come first)."""
+        routers = self.gateway.applied_weights(MCP_NAMESPACE, ROLLOUT)
+        return routers[-1] if routers else {}
 
     def run(self) -> None:
         while not self.done.is_set() and time.monotonic() < self.deadline:
             now = time.monotonic()
-            self.samples.append(
-                (now, self._route(), self.gateway.applied_weights(MCP_NAMESPACE, ROLLOUT))
-            )
+            self.samples.append((now, self._route(), self._applied()))
             self.done.wait(0.1)
 
     def __enter__(self) -> RouteFollower:
@@ -112,7 +122,7 @@ class RouteFollower(threading.Thread):
                 changes.append((at, route))
         result = []
         for at, route in changes:
-            applied = next((t for t, _, a in self.samples if t >= at and a == [route]), None)
+            applied = next((t for t, _, a in self.samples if t >= at and a == route), None)
             result.append((route, None if applied is None else applied - at))
         return result
 
@@ -227,7 +237,7 @@ def test_in_cluster_operator_rolls_back_on_infra_errors_then_succeeds(
         succeeded = _wait_phase(staging_stack, "Succeeded")
         wait_until(
             "the Gateway running 100% v2",
-            lambda: follower.samples[-1][2] == [{"codemode-mcp-v1": 0, "codemode-mcp-v2": 100}],
+            lambda: follower.samples[-1][2] == {"codemode-mcp-v1": 0, "codemode-mcp-v2": 100},
             30,
         )
     assert _weights(staging_stack) == [0, 100]

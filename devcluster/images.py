@@ -20,9 +20,12 @@ import time
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import yaml
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
 
 from devcluster import building, registry, versions
 
@@ -185,11 +188,50 @@ def jobstore_image() -> str:
     return _debian_image("jobstore", JOBSTORE_PACKAGES, ["--cmd", "redis-server"])
 
 
+def _image_python() -> str:
+    """The base image's Python version (Debian's `python3` package, e.g. 3.11.2)."""
+    shown = subprocess.run(
+        ["apt-cache", "show", "--no-all-versions", "python3"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    version = next(line.split()[1] for line in shown.splitlines() if line.startswith("Version:"))
+    return version.split(":")[-1].split("-")[0]
+
+
+def _for_image_only(requirements: Iterable[str], python: str) -> set[str]:
+    """Dependencies that the image's Python needs and this one's markers leave out (redis needs
+    async-timeout below 3.11.3): `pip wheel` resolves markers for the Python it runs on."""
+    here = {**default_environment(), "extra": ""}
+    image = {**here, "python_full_version": python, "python_version": python.rsplit(".", 1)[0]}
+    needed: set[str] = set()
+    todo, seen = [Requirement(r) for r in requirements], set()
+    while todo:
+        requirement = todo.pop()
+        if requirement.name in seen:
+            continue
+        seen.add(requirement.name)
+        try:
+            requires = metadata.requires(requirement.name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for dependency in map(Requirement, requires):
+            marker = dependency.marker
+            if marker is None or marker.evaluate(here):
+                todo.append(dependency)
+            elif marker.evaluate(image):
+                needed.add(f"{dependency.name}{dependency.specifier}")
+    return needed
+
+
 def _requirements() -> list[str]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     build = project["build-system"]["requires"]
     dockerfile_pip = "pip==25.3"  # the Dockerfile pins the pip it installs into /venv
-    return sorted({*project["project"]["dependencies"], *build, dockerfile_pip})
+    pinned = {*project["project"]["dependencies"], *build, dockerfile_pip}
+    return sorted(pinned | _for_image_only(project["project"]["dependencies"], _image_python()))
 
 
 def wheels() -> Path:

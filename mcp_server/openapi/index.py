@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import bm25s
 import numpy as np
 import Stemmer
 
-from mcp_server.openapi.loading import Operation
-from mcp_server.openapi.thesaurus import CONCEPTS, INTENTS, STOPWORDS, phrases
+from mcp_server.openapi.loading import Operation, property_names, resolve
+from mcp_server.openapi.thesaurus import CONCEPTS, INTENTS, STOPWORDS, THINGS, phrases
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])|([A-Z]+)([A-Z][a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -28,6 +29,8 @@ _STOPWORDS = frozenset(phrases(STOPWORDS))
 _STEMMER = Stemmer.Stemmer("english")
 _CONCEPT_MARK = "~"
 _LONGEST_PHRASE = 3
+_PREDICATE = _CONCEPT_MARK + "predicate"
+_SELF = _CONCEPT_MARK + "self"
 
 # How much a match in each field counts: the operationId says what an operation does.
 FIELD_WEIGHTS: dict[str, float] = {
@@ -37,6 +40,7 @@ FIELD_WEIGHTS: dict[str, float] = {
     "path": 1.0,
     "fields": 0.6,
     "doc": 0.5,
+    "schema": 0.3,
 }
 # A query word the thesaurus knows counts through its concept ("nuke" meets "remove"); the word
 # itself adds this much, so that the spec's own word still wins a tie.
@@ -44,6 +48,12 @@ KNOWN_WORD_WEIGHT = 0.6
 # An operation whose own intent (its operationId's verb, or its method's) is none of the query's
 # intents keeps this share of its score: "add an env var" is not `deleteEnv`.
 INTENT_MISMATCH = 0.6
+# An operation acting on the task's head noun (the "destinations" of "list backup destinations",
+# not its "backup") gains this factor.
+HEAD_MATCH = 1.15
+# A task about oneself ("who am I") prefers the reads that take no identifier (`/user.get`,
+# `/teams/current`).
+SELF_MATCH = 1.2
 
 
 _DETERMINERS = frozenset(
@@ -100,35 +110,108 @@ class Terms:
     words: list[str]  # stems that are not stopwords
     concepts: list[str]  # `~concept` tokens of the thesaurus
     known: frozenset[str]  # the stems that carried a concept
+    # The intents of the first phrase that has one: a task's verb comes first ("decline the
+    # invite", "refresh my login token"); intent words after it are its objects.
+    intents: tuple[str, ...] = ()
 
 
-def analyse(text: str) -> Terms:
+def analyse(text: str, query: bool = False) -> Terms:
     """Stems without stopwords, and the concepts of the thesaurus' words and phrases in `text`."""
-    words = [word for word in _words(text) if word not in _DETERMINERS]
+    written = _words(text)
+    words = [word for word in written if word not in _DETERMINERS]
     stems = _STEMMER.stemWords(words)
     concepts: list[str] = []
+    intents: tuple[str, ...] = ()
     known: set[str] = set()
     start = 0
     while start < len(words):
         for length in range(min(_LONGEST_PHRASE, len(words) - start), 0, -1):
             span = tuple(words[start : start + length])
-            found = (
-                _SURFACE.get(span)
-                or _STEMMED.get(tuple(stems[start : start + length]))
-                or (_SURFACE.get(("".join(span),)) if length == 2 else None)  # "re deploy"
-                or (["~identifier"] if span[0].isdigit() else None)  # "team 3": by id
-            )
+            found = [
+                concept
+                for concept in (
+                    _SURFACE.get(span)
+                    or _STEMMED.get(tuple(stems[start : start + length]))
+                    or (_SURFACE.get(("".join(span),)) if length == 2 else None)  # "re deploy"
+                    or (["~identifier"] if span[0].isdigit() else None)  # "team 3": by id
+                    or []
+                )
+                # A yes/no question starts with its "am I", "is there": later it is a verb
+                # ("how much have I used"). Specs say it anywhere ("Experimental: Has unpaid").
+                if concept != _PREDICATE or start == 0 or not query
+            ]
             if found:
                 concepts += found
+                intents = intents or tuple(c[1:] for c in found if c[1:] in INTENTS)
                 known.update(stems[start : start + length])
                 break
         else:
             length = 1
         start += length
-    # Words run together as specs write them: "docker image" meets `createDockerimageApplication`.
-    joined = _STEMMER.stemWords([a + b for a, b in itertools.pairwise(words)])
+    # Words run together as specs write them: "docker image" meets `createDockerimageApplication`,
+    # "mysql" meets `manualBackupMySql` (whose "my" is not a determiner).
+    joined = _STEMMER.stemWords([a + b for a, b in itertools.pairwise(written)])
     kept = [stem for stem in stems if stem not in _STOPWORDS]
-    return Terms(kept + joined, concepts, frozenset(known))
+    return Terms(kept + joined, concepts, frozenset(known), intents)
+
+
+# Where a noun phrase ends: its head noun is the last word before one ("branches of a repo",
+# "what env vars does my app have").
+_PHRASE_ENDS = frozenset(
+    phrases(
+        "of, for, in, on, from, to, with, by, at, into, inside, across, per, about, as, via, "
+        "using, that, which, who, when, where, so, than, and, or, but, "
+        "do, does, did, is, are, am, was, be, can, could, should, would, will, has, have, had"
+    )
+)
+# Where an operationId's qualifier starts: `getMembersByTeamId` is about members.
+_QUALIFIERS = frozenset(["by", "for", "of", "from", "with", "in", "on", "to"])
+_THINGS = frozenset(_CONCEPT_MARK + concept for concept in THINGS)
+
+
+def _single_word_things(word: str) -> list[str]:
+    found = _SURFACE.get((word,)) or _STEMMED.get((_STEMMER.stemWord(word),)) or []
+    return [concept for concept in found if concept in _THINGS]
+
+
+def _head_terms(word: str | None) -> frozenset[str]:
+    if word is None:
+        return frozenset()
+    return frozenset([_STEMMER.stemWord(word), *_single_word_things(word)])
+
+
+def _is_content(word: str) -> bool:
+    """A word that can name a thing: not a stopword, not only an intent ("list", "status")."""
+    if word in _STOPWORDS or word in _DETERMINERS or word.isdigit():
+        return False
+    concepts = _SURFACE.get((word,)) or _STEMMED.get((_STEMMER.stemWord(word),)) or []
+    return not concepts or any(concept in _THINGS for concept in concepts)
+
+
+def query_head(text: str) -> frozenset[str]:
+    """The head noun of the task's first noun phrase, as its stem and thing concepts."""
+    chunk: list[str] = []
+    for word in [*_words(text), "of"]:
+        if word not in _PHRASE_ENDS:
+            if _is_content(word):
+                chunk.append(word)
+        elif chunk:
+            return _head_terms(chunk[-1])
+    return frozenset()
+
+
+def operation_objects(operation: Operation) -> frozenset[str]:
+    """What an operation acts on: its tags and its operationId's thing words before a qualifier
+    (`getMembersByTeamId` acts on members, not teams)."""
+    words = _words(operation.name)
+    cut = next((n for n, word in enumerate(words) if n and word in _QUALIFIERS), len(words))
+    tag_words = [word for tag in operation.tags for word in _words(tag)]
+    return frozenset(
+        term
+        for word in [*words[:cut], *tag_words]
+        if _is_content(word)
+        for term in _head_terms(word)
+    )
 
 
 def tokenize(text: str) -> list[str]:
@@ -136,7 +219,35 @@ def tokenize(text: str) -> list[str]:
     return analyse(text).words
 
 
-def _document_fields(operation: Operation) -> dict[str, Iterable[str]]:
+def _schema_texts(document: Mapping[str, Any], schema: Any, depth: int = 1) -> list[str]:
+    """What a schema's properties say: their docs, enum values and (one level down) names.
+
+    A task names what it sets or reads ("the memory limit", "nixpacks"), which specs often
+    keep in the body's or the result's properties rather than in the operation's own text.
+    """
+    schema = resolve(document, schema)
+    if not isinstance(schema, dict):
+        return []
+    texts = [str(schema.get("description") or ""), *map(str, schema.get("enum") or ())]
+    if depth > 0:
+        items = resolve(document, schema.get("items"))
+        properties = dict(schema.get("properties") or {}) if isinstance(
+            schema.get("properties"), dict
+        ) else {}
+        for part in schema.get("allOf") or ():
+            part = resolve(document, part)
+            if isinstance(part, dict) and isinstance(part.get("properties"), dict):
+                properties.update(part["properties"])
+        for name, prop in properties.items():
+            texts += [str(name), *_schema_texts(document, prop, depth - 1)]
+        if isinstance(items, dict):
+            texts += _schema_texts(document, items, depth)
+    return [text for text in texts if text]
+
+
+def _document_fields(
+    operation: Operation, document: Mapping[str, Any]
+) -> dict[str, Iterable[str]]:
     return {
         "name": [operation.name],
         # Without a summary the operationId is the summary, so such specs are not outranked.
@@ -145,6 +256,17 @@ def _document_fields(operation: Operation) -> dict[str, Iterable[str]]:
         "path": [operation.path],
         "fields": [param.name for param in operation.parameters] + list(operation.body_fields),
         "doc": [operation.description],
+        "schema": [
+            text
+            for param in operation.parameters
+            for text in (param.description, *_schema_texts(document, param.schema, 0))
+        ]
+        + _schema_texts(document, operation.body_schema)[1:]
+        + [
+            text
+            for name in property_names(document, operation.response_schema)
+            for text in (name,)
+        ],
     }
 
 
@@ -180,11 +302,14 @@ def _field_tokens(field: str, texts: Iterable[str]) -> list[str]:
 
 
 class OperationIndex:
-    def __init__(self, operations: Sequence[Operation]) -> None:
+    def __init__(
+        self, operations: Sequence[Operation], document: Mapping[str, Any] | None = None
+    ) -> None:
+        """`document` (the spec) resolves the `$ref`s of bodies and results for their words."""
         self._operations = tuple(operations)
         documents: dict[str, list[list[str]]] = {field: [] for field in FIELD_WEIGHTS}
         for operation in self._operations:
-            for field, texts in _document_fields(operation).items():
+            for field, texts in _document_fields(operation, document or {}).items():
                 documents[field].append(_field_tokens(field, texts))
         self._fields = {field: _FieldIndex(docs) for field, docs in documents.items()}
         self._intents = {intent: np.zeros(len(operations), dtype=bool) for intent in INTENTS}
@@ -192,11 +317,24 @@ class OperationIndex:
             for intent in _intents_of(operation):
                 self._intents[intent][n] = True
         self._has_intent = np.logical_or.reduce(list(self._intents.values()))
+        self._reads_own = np.array(
+            [
+                operation.method == "get"
+                and not any(param.required for param in operation.parameters)
+                and "~list" not in analyse(operation.name).concepts
+                for operation in self._operations
+            ],
+            dtype=bool,
+        )
+        self._heads: dict[str, np.ndarray] = {}
+        for n, operation in enumerate(self._operations):
+            for term in operation_objects(operation):
+                self._heads.setdefault(term, np.zeros(len(operations), dtype=bool))[n] = True
         names = [operation.name for operation in self._operations]
         self._name_order = np.argsort(np.argsort(names, kind="stable"), kind="stable")
 
     def search(self, query: str, limit: int = 5) -> list[Hit]:
-        terms = analyse(query)
+        terms = analyse(query, query=True)
         # A word the thesaurus knows is matched through its concept; as itself it only breaks ties.
         words = list(dict.fromkeys(terms.words))
         groups = (
@@ -209,9 +347,15 @@ class OperationIndex:
                 scores = index.scores(tokens)
                 if scores is not None:
                     total += (FIELD_WEIGHTS[field] * weight) * scores
-        wanted = [self._intents[c[1:]] for c in terms.concepts if c[1:] in self._intents]
+        wanted = [self._intents[intent] for intent in terms.intents]
         if wanted:
             total[self._has_intent & ~np.logical_or.reduce(wanted)] *= INTENT_MISMATCH
+        if _SELF in terms.concepts:
+            # "who am I": reading one thing without saying which is reading one's own.
+            total[self._reads_own] *= SELF_MATCH
+        heads = [self._heads[term] for term in query_head(query) if term in self._heads]
+        if heads:
+            total[np.logical_or.reduce(heads)] *= HEAD_MATCH
         matched = np.flatnonzero(total > 0)
         # Best score first; equal scores in operationId order, so results are deterministic.
         best = matched[np.lexsort((self._name_order[matched], -total[matched]))][:limit]

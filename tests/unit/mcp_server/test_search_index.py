@@ -77,10 +77,10 @@ def test_search_over_1000_operations_still_ranks_the_right_one_first() -> None:
     assert top and top[0].operation.name.startswith("deleteDomain")
 
 
-def test_the_relevance_set_names_real_operations_and_has_both_splits() -> None:
+def test_the_relevance_set_names_real_operations_and_has_its_three_splits() -> None:
     tasks = load_tasks()
     assert len(tasks) >= 60
-    assert {task.split for task in tasks} == {"dev", "held-out"}
+    assert {task.split for task in tasks} == {"dev", "held-out", "fresh"}
     for spec_file in REAL_SPEC_FILES:
         names = {op.name for op in load_spec(REAL_SPECS / spec_file).operations}
         for task in (t for t in tasks if t.spec == spec_file):

@@ -69,7 +69,7 @@ def relevance(show_held_out: bool) -> list[str]:
             }
             if unknown:
                 raise SystemExit(f"{task.spec}: unknown operations in the set: {sorted(unknown)}")
-            indexes[task.spec] = OperationIndex(spec.operations)
+            indexes[task.spec] = OperationIndex(spec.operations, spec.document)
         index = indexes[task.spec]
         rank = rank_of(index, task)
         for key in (

@@ -10,6 +10,7 @@ Everything is built once, when the spec loads.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,6 +46,7 @@ FIELD_WEIGHTS: dict[str, float] = {
 # A query word the thesaurus knows counts through its concept ("nuke" meets "remove"); the word
 # itself adds this much, so that the spec's own word still wins a tie.
 KNOWN_WORD_WEIGHT = 0.6
+COVERAGE_EXPONENT = 0.25
 # An operation whose own intent (its operationId's verb, or its method's) is none of the query's
 # intents keeps this share of its score: "add an env var" is not `deleteEnv`.
 INTENT_MISMATCH = 0.6
@@ -115,6 +117,7 @@ class Terms:
     intents: tuple[str, ...] = ()
 
 
+@functools.lru_cache(maxsize=1 << 16)  # specs repeat their words: the index is built faster
 def analyse(text: str, query: bool = False) -> Terms:
     """Stems without stopwords, and the concepts of the thesaurus' words and phrases in `text`."""
     written = _words(text)
@@ -230,24 +233,18 @@ def _schema_texts(document: Mapping[str, Any], schema: Any, depth: int = 1) -> l
         return []
     texts = [str(schema.get("description") or ""), *map(str, schema.get("enum") or ())]
     if depth > 0:
-        items = resolve(document, schema.get("items"))
-        properties = dict(schema.get("properties") or {}) if isinstance(
-            schema.get("properties"), dict
-        ) else {}
-        for part in schema.get("allOf") or ():
-            part = resolve(document, part)
+        properties: dict[str, Any] = {}
+        for part in (schema, *(resolve(document, part) for part in schema.get("allOf") or ())):
             if isinstance(part, dict) and isinstance(part.get("properties"), dict):
                 properties.update(part["properties"])
         for name, prop in properties.items():
             texts += [str(name), *_schema_texts(document, prop, depth - 1)]
-        if isinstance(items, dict):
-            texts += _schema_texts(document, items, depth)
+        if isinstance(schema.get("items"), dict):
+            texts += _schema_texts(document, schema["items"], depth - 1)
     return [text for text in texts if text]
 
 
-def _document_fields(
-    operation: Operation, document: Mapping[str, Any]
-) -> dict[str, Iterable[str]]:
+def _document_fields(operation: Operation, document: Mapping[str, Any]) -> dict[str, Iterable[str]]:
     return {
         "name": [operation.name],
         # Without a summary the operationId is the summary, so such specs are not outranked.
@@ -261,12 +258,8 @@ def _document_fields(
             for param in operation.parameters
             for text in (param.description, *_schema_texts(document, param.schema, 0))
         ]
-        + _schema_texts(document, operation.body_schema)[1:]
-        + [
-            text
-            for name in property_names(document, operation.response_schema)
-            for text in (name,)
-        ],
+        + _schema_texts(document, operation.body_schema)
+        + list(property_names(document, operation.response_schema)),
     }
 
 
@@ -276,20 +269,33 @@ class Hit:
     score: float
 
 
-class _FieldIndex:
-    """One field of every operation as a bm25s index (None when the field is empty everywhere)."""
+Postings = dict[str, tuple[np.ndarray, np.ndarray]]
 
-    def __init__(self, documents: list[list[str]]) -> None:
-        self._bm25: bm25s.BM25 | None = None
-        if any(documents):
-            self._bm25 = bm25s.BM25()
-            self._bm25.index(documents, show_progress=False)
 
-    def scores(self, tokens: list[str]) -> np.ndarray | None:
-        if self._bm25 is None:
-            return None
-        ids = self._bm25.get_tokens_ids(tokens)
-        return self._bm25.get_scores_from_ids(ids) if ids else None
+def _weighted_postings(documents: dict[str, list[list[str]]]) -> Postings:
+    """Per token, the operations holding it and their BM25 score summed over the weighted fields.
+
+    bm25s computes each field's scores at index time (a token-by-document sparse matrix); their
+    weighted sum is fixed too, so a query only adds one precomputed vector per token.
+    """
+    parts: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+    for field, docs in documents.items():
+        if not any(docs):
+            continue
+        bm25 = bm25s.BM25()
+        bm25.index(docs, show_progress=False)
+        indptr, indices, data = (bm25.scores[key] for key in ("indptr", "indices", "data"))
+        for token, token_id in bm25.vocab_dict.items():
+            if token_id + 1 >= len(indptr):  # bm25s' placeholder for the empty token
+                continue
+            holders, scores = parts.setdefault(token, ([], []))
+            holders.append(indices[indptr[token_id] : indptr[token_id + 1]])
+            scores.append(data[indptr[token_id] : indptr[token_id + 1]] * FIELD_WEIGHTS[field])
+    postings: Postings = {}
+    for token, (holders, scores) in parts.items():
+        ids, where = np.unique(np.concatenate(holders), return_inverse=True)
+        postings[token] = (ids, np.bincount(where, weights=np.concatenate(scores)))
+    return postings
 
 
 def _field_tokens(field: str, texts: Iterable[str]) -> list[str]:
@@ -311,7 +317,7 @@ class OperationIndex:
         for operation in self._operations:
             for field, texts in _document_fields(operation, document or {}).items():
                 documents[field].append(_field_tokens(field, texts))
-        self._fields = {field: _FieldIndex(docs) for field, docs in documents.items()}
+        self._postings = _weighted_postings(documents)
         self._intents = {intent: np.zeros(len(operations), dtype=bool) for intent in INTENTS}
         for n, operation in enumerate(self._operations):
             for intent in _intents_of(operation):
@@ -341,12 +347,18 @@ class OperationIndex:
             ([w for w in words if w not in terms.known] + list(dict.fromkeys(terms.concepts)), 1.0),
             ([w for w in words if w in terms.known], KNOWN_WORD_WEIGHT),
         )
-        total = np.zeros(len(self._operations), dtype=np.float32)
-        for field, index in self._fields.items():
-            for tokens, weight in groups:
-                scores = index.scores(tokens)
-                if scores is not None:
-                    total += (FIELD_WEIGHTS[field] * weight) * scores
+        total = np.zeros(len(self._operations))
+        covered = np.zeros(len(self._operations))
+        for tokens, weight in groups:
+            for token in tokens:
+                if token in self._postings:
+                    holders, scores = self._postings[token]
+                    total[holders] += weight * scores
+                    covered[holders] += weight == 1.0
+        if groups[0][0]:
+            # Coordination: an operation meeting more of the task's words and concepts ranks
+            # above one meeting a single rare word many times.
+            total *= (covered / len(groups[0][0])) ** COVERAGE_EXPONENT
         wanted = [self._intents[intent] for intent in terms.intents]
         if wanted:
             total[self._has_intent & ~np.logical_or.reduce(wanted)] *= INTENT_MISMATCH

@@ -22,7 +22,14 @@ import numpy as np
 import Stemmer
 
 from mcp_server.openapi.loading import Operation, property_names, resolve
-from mcp_server.openapi.thesaurus import CONCEPTS, INTENTS, STOPWORDS, THINGS, phrases
+from mcp_server.openapi.thesaurus import (
+    CONCEPTS,
+    INTENTS,
+    IRREGULAR,
+    STOPWORDS,
+    THINGS,
+    phrases,
+)
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])|([A-Z]+)([A-Z][a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -77,9 +84,20 @@ _DETERMINERS = frozenset(
 )
 
 
+def _irregular_verbs() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for entry in phrases(IRREGULAR):
+        forms, verb = entry.split(":")
+        table.update(dict.fromkeys(forms.split(), verb))
+    return table
+
+
+_VERB_OF = _irregular_verbs()
+
+
 def _words(text: str) -> list[str]:
     spaced = _CAMEL.sub(lambda m: f"{m.group(1) or m.group(3)} {m.group(2) or m.group(4)}", text)
-    return _WORD.findall(spaced.lower())
+    return [_VERB_OF.get(word, word) for word in _WORD.findall(spaced.lower())]
 
 
 def _phrase_tables() -> tuple[dict[tuple[str, ...], list[str]], dict[tuple[str, ...], list[str]]]:

@@ -18,6 +18,20 @@ STOPWORDS = (
     "you, your"
 )
 
+# English verbs whose past forms the stemmer cannot bring back to the verb ("built", "sent").
+IRREGULAR = (
+    "began begun:begin, bought:buy, brought:bring, broke broken:break, built:build, "
+    "chose chosen:choose, did done:do, drew drawn:draw, drove driven:drive, fed:feed, "
+    "fell fallen:fall, felt:feel, forgot forgotten:forget, froze frozen:freeze, "
+    "gave given:give, got gotten:get, gone went:go, grew grown:grow, held:hold, "
+    "hid hidden:hide, kept:keep, knew known:know, led:lead, left:leave, lost:lose, "
+    "made:make, meant:mean, met:meet, paid:pay, ran:run, rose risen:rise, said:say, "
+    "sent:send, shown showed:show, shook shaken:shake, sold:sell, spent:spend, "
+    "spoke spoken:speak, stood:stand, stole stolen:steal, stuck:stick, swept:sweep, "
+    "taken took:take, taught:teach, thought:think, threw thrown:throw, told:tell, "
+    "understood:understand, woke woken:wake, won:win, wrote written:write"
+)
+
 # What a task wants done: an operation whose own intent is another one is rarely the answer.
 INTENTS: dict[str, str] = {
     "create": (

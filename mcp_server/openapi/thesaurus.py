@@ -18,36 +18,57 @@ STOPWORDS = (
     "you, your"
 )
 
+# English verbs whose past forms the stemmer cannot bring back to the verb ("built", "sent").
+IRREGULAR = (
+    "began begun:begin, bought:buy, brought:bring, broke broken:break, built:build, "
+    "chose chosen:choose, did done:do, drew drawn:draw, drove driven:drive, fed:feed, "
+    "fell fallen:fall, felt:feel, forgot forgotten:forget, froze frozen:freeze, "
+    "gave given:give, got gotten:get, gone went:go, grew grown:grow, held:hold, "
+    "hid hidden:hide, kept:keep, knew known:know, led:lead, left:leave, lost:lose, "
+    "made:make, meant:mean, met:meet, paid:pay, ran:run, rose risen:rise, said:say, "
+    "sent:send, shown showed:show, shook shaken:shake, sold:sell, spent:spend, "
+    "spoke spoken:speak, stood:stand, stole stolen:steal, stuck:stick, swept:sweep, "
+    "taken took:take, taught:teach, thought:think, threw thrown:throw, told:tell, "
+    "understood:understand, woke woken:wake, won:win, wrote written:write"
+)
+
 # What a task wants done: an operation whose own intent is another one is rarely the answer.
 INTENTS: dict[str, str] = {
     "create": (
         "create, add, new, make, spin up, stand up, set up, provision, register, insert, "
         "generate, build new, launch new, attach, upload, store, open, configure, "
         "invite"
+        ", spawn, instantiate, put up"
     ),
     "delete": (
         "delete, remove, destroy, nuke, drop, erase, purge, wipe, trash, get rid, "
         "tear down, teardown, uninstall, deregister, unregister, detach, kick, revoke"
+        ", rm, del, axe, scrap, throw away, dispose, forget"
     ),
     "list": (
         "list, all, every, everything, enumerate, browse, which, what are, do i have, "
         "are there, overview"
+        ", show all, list all"
     ),
     "get": (
         "get, one, fetch, show, view, see, describe, detail, info, inspect, look up, "
         "lookup, read, retrieve, check, find, status, what, current"
+        ", display, print, look at, information, details, tell me, give me"
     ),
     "update": (
         "update, edit, change, modify, rename, set, save, configure, invite, patch, "
         "tweak, alter, adjust, rotate, replace, upsert"
+        ", amend, fix, correct, reconfigure, write, point"
     ),
     "start": (
         "start, boot, launch, run, bring up, power on, turn on, start up, "
         "back up online, enable, wake, unpause, resume"
+        ", fire up, kick off"
     ),
     "stop": (
         "stop, halt, shut down, shutdown, turn off, power off, take down, offline, kill, "
         "disable, suspend, pause, freeze"
+        ", switch off"
     ),
     "restart": "restart, reboot, bounce, reload, cycle, recycle, redeploy",
     "deploy": "deploy, ship, release, roll out, rollout, publish, push, go live, trigger",
@@ -69,6 +90,18 @@ INTENTS: dict[str, str] = {
     "signup": "signup, sign up, register account, join",
     "expose": "expose, external, public, publicly, outside",
     "backup": "backup, back up, snapshot, dump",
+    "rebuild": "rebuild, recreate, from scratch, reinstall, reset",
+    "reset": "reset, forgot, forgotten, recover, lost",
+    "resend": "resend, send again, re-send, again",
+    "switch": "switch, change to, swap to, use another",
+    "disconnect": "disconnect, unlink, unhook, detach",
+    "grant": "assign, grant, give access, allow, permit",
+    "count": "count, how many, number of, total",
+    "install": "install, installation, setup, bootstrap",
+    "import": "import, bring in, load existing",
+    "suggest": "suggest, recommend, suggestion, advice",
+    "manual": "manual, manually, now, right now, on demand, immediately",
+    "toggle": "toggle, switch, flip",
     "reveal": "reveal, decrypt, plaintext, unmask, show value, see value",
 }
 # What a task is about.
@@ -112,7 +145,10 @@ THINGS: dict[str, str] = {
     "catalog": "catalog, type, kind, available, offering, flavor, size",
     "bulk": "bulk, batch, many, lots, multiple, several, at once, mass",
     "identifier": "id, uuid, identifier, number",
-    "notification": "notification, notify, alert, slack, discord, telegram, email",
+    "notification": (
+        "notification, notify, alert, slack, discord, telegram, email, gotify, ntfy, lark, "
+        "push notification"
+    ),
     "schedule": "schedule, cron, scheduled, periodic, job",
     "event": "event, history, happened, activity, timeline",
     "archive": "archive, tarball, zip, source code, upload",
@@ -131,6 +167,30 @@ THINGS: dict[str, str] = {
     "cluster": "cluster, swarm, node",
     "traefik": "traefik, proxy, reverse proxy, ingress, router",
     "gpu": "gpu, cuda, nvidia",
+    "provider": "provider, integration, connection, connector",
+    "config": "config, configuration, settings, conf, options",
+    "ai": "ai, llm, gpt, openai, model, assistant",
+    "destination": "destination, target, bucket, s3, object storage",
+    "branch": "branch, branches, ref",
+    "session": "session, logged in, login session",
+    "default": "default, primary, main",
+    "preview": "preview, pull request, pr, review app",
+    "tag": "tag, label",
+    "sso": "sso, single sign on, oauth, social login",
+    "queue": "queue, queued, pending, backlog",
+    "process": "process, job, task",
+    "permission": "permission, access, role, rights",
+    "dashboard": "dashboard, panel, web ui, ui",
+    "file": "file, files, document",
+    "ip": "ip, ip address, address, public ip",
+    "requests": "requests, traffic, access log, http requests",
+    "next": "next, upcoming, coming",
+    "capacity": "capacity, room, headroom, limit, limits",
+    "root": "root, admin, superuser",
+    "directory": "directory, directories, folder",
+    "time": "time, clock, date",
+    "product": "product, products, plan, plans, pricing, offering",
+    "manager": "manager, control plane, master",
 }
 
 

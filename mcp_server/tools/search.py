@@ -73,7 +73,7 @@ def _line(operation: Operation) -> str:
 
 class Search:
     def __init__(self, spec: ApiSpec, default_limit: int) -> None:
-        self._index = OperationIndex(spec.operations)
+        self._index = OperationIndex(spec.operations, spec.document)
         renderer = TypeRenderer(spec)
         # Rendered once: search must stay within a few milliseconds.
         self._signatures = {op.name: signature(renderer, op) for op in spec.operations}

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.bench_search import load_tasks
-from mcp_server.openapi.index import OperationIndex, analyse, tokenize
+from mcp_server.openapi.analysis import analyse, operation_objects, query_head, tokenize
+from mcp_server.openapi.index import OperationIndex
 from mcp_server.openapi.loading import load_spec
 from tests.unit.mcp_server.specs import (
     REAL_SPEC_FILES,
@@ -34,6 +35,44 @@ def test_the_thesaurus_meets_user_words_and_spec_words_on_concepts() -> None:
     assert "~deploy" not in analyse("deployments").concepts
     assert "~deploy" in analyse("ship it").concepts
     assert "~restart" in analyse("ReDeploy").concepts  # words run together as specs write them
+
+
+def test_a_task_s_intent_is_its_verb_and_later_intent_words_are_its_objects() -> None:
+    assert analyse("decline the invite", query=True).intents == ("decline",)
+    assert analyse("refresh my login token", query=True).intents == ("refresh",)
+    assert analyse("server cpu and memory usage", query=True).intents == ()
+
+
+def test_a_yes_no_question_is_one_only_from_its_first_words() -> None:
+    assert "~predicate" in analyse("am I behind on payments", query=True).concepts
+    assert "~predicate" not in analyse("how much have I used", query=True).concepts
+    # Specs put it anywhere: "Experimental: Has unpaid invoices".
+    assert "~predicate" in analyse("Experimental: Has unpaid invoices").concepts
+
+
+def test_irregular_past_forms_and_words_run_together_meet_the_spec() -> None:
+    assert tokenize("buildType")[0] in tokenize("how the app is built")
+    assert tokenize("mysql")[0] in tokenize("manualBackupMySql")
+
+
+def test_the_head_noun_of_a_task_meets_what_an_operation_acts_on() -> None:
+    assert "destin" in query_head("list backup destinations")
+    assert "branch" in query_head("branches of a git repository")
+    assert "var" in query_head("what env vars does my app have")
+    spec = load_spec(REAL_SPECS / "dokploy-openapi.json")
+    by_compose = spec.operation("deploymentAllByCompose")
+    assert by_compose is not None
+    assert "~deployment" in operation_objects(by_compose)
+    assert "~compose" not in operation_objects(by_compose)  # a qualifier: `By…`
+
+
+def test_schema_words_enum_values_and_result_fields_are_searched() -> None:
+    spec = load_spec(REAL_SPECS / "dokploy-openapi.json")
+    index = OperationIndex(spec.operations, spec.document)
+    # `nixpacks` is only an enum value of the body's `buildType`.
+    assert [hit.operation.name for hit in index.search("nixpacks", 1)] == [
+        "applicationSaveBuildType"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +116,10 @@ def test_search_over_1000_operations_still_ranks_the_right_one_first() -> None:
     assert top and top[0].operation.name.startswith("deleteDomain")
 
 
-def test_the_relevance_set_names_real_operations_and_has_both_splits() -> None:
+def test_the_relevance_set_names_real_operations_and_has_its_three_splits() -> None:
     tasks = load_tasks()
     assert len(tasks) >= 60
-    assert {task.split for task in tasks} == {"dev", "held-out"}
+    assert {task.split for task in tasks} == {"dev", "held-out", "fresh"}
     for spec_file in REAL_SPEC_FILES:
         names = {op.name for op in load_spec(REAL_SPECS / spec_file).operations}
         for task in (t for t in tasks if t.spec == spec_file):

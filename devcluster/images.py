@@ -41,8 +41,9 @@ CONTEXT = (
 )
 TARGETS = ("operator", "mcp", "sandbox")
 # What the images need from Debian: Python with venv (the Dockerfile's `python -m venv`) and
-# the `python` name the public image has. Deno comes from its PyPI wheel.
-BASE_PACKAGES = ("python3", "python3-venv", "python-is-python3", "libgcc-s1")
+# the `python` name the public image has, the C++ runtime of numpy's wheel (search). Deno comes
+# from its PyPI wheel.
+BASE_PACKAGES = ("python3", "python3-venv", "python-is-python3", "libgcc-s1", "libstdc++6")
 BASE_SUITE = "bookworm"  # the public base image's Debian release
 # The MCP chart's job store runs the public `redis` image; bookworm's redis-server is the same
 # release (the chart's tag), so the node gets an image of that name made from Debian's package.
@@ -204,7 +205,7 @@ def _image_python() -> str:
 def _for_image_only(requirements: Iterable[str], python: str) -> set[str]:
     """Dependencies that the image's Python needs and this one's markers leave out (redis needs
     async-timeout below 3.11.3): `pip wheel` resolves markers for the Python it runs on."""
-    here = {**default_environment(), "extra": ""}
+    here = {**{k: str(v) for k, v in default_environment().items()}, "extra": ""}
     image = {**here, "python_full_version": python, "python_version": python.rsplit(".", 1)[0]}
     needed: set[str] = set()
     todo, seen = [Requirement(r) for r in requirements], set()

@@ -159,7 +159,7 @@ def _rollout(
     for index, ((canary, stable), (_, dwell)) in enumerate(zip(steps, PLAN, strict=True)):
         for m in range(len(canary[0][0])):
             if m >= dwell:  # the dwell is over: the step goes on unless the hold keeps it
-                if not (hold and holds(index) and suspicion.suspect(*states, HOLD.e_value, slow)):
+                if not (hold and holds(index) and suspicion.suspect(states[0], states[1], HOLD.e_value, slow)):
                     break
                 held += 1
             states = [

@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -53,6 +54,10 @@ def summary(name: str, seconds: list[float]) -> str:
     )
 
 
+def _check(checker: TypeChecker, code: str, _round: int) -> Awaitable[object]:
+    return checker.check(code)
+
+
 async def timed(rounds: int, action: Callable[[int], Awaitable[object]]) -> list[float]:
     timings = []
     for round_number in range(rounds):
@@ -75,7 +80,7 @@ async def bench_type_check(rounds: int) -> list[str]:
         checker = TypeChecker(declarations(load_spec(path)), tsc)
         try:
             await checker.check(code)  # warm-up: the file cache
-            times = await timed(rounds, lambda _, c=checker, source=code: c.check(source))
+            times = await timed(rounds, partial(_check, checker, code))
         finally:
             checker.close()
         lines.append(summary(f"type check ({name} spec)", times))

@@ -83,10 +83,10 @@ def relevance(show_unseen: bool) -> list[str]:
             top = [hit.operation.name for hit in index.search(task.task, 3)]
             lines.append(f"  miss@1 [{task.split}] {task.task!r}: want {task.accept}, got {top}")
     table = ["| spec | split | tasks | top-1 | top-3 | top-5 |", "|---|---|---|---|---|---|"]
-    for (spec, split), found in sorted(ranks.items()):
+    for (spec_name, split), found in sorted(ranks.items()):
         shares = [sum(1 for r in found if r is not None and r <= cut) / len(found) for cut in CUTS]
         table.append(
-            f"| {spec} | {split} | {len(found)} | "
+            f"| {spec_name} | {split} | {len(found)} | "
             + " | ".join(f"{share:.1%}" for share in shares)
             + " |"
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -40,9 +40,10 @@ class Rollouts:
 
     def get(self, name: str) -> dict[str, Any]:
         try:
-            return self.api.get_namespaced_custom_object(
+            found = self.api.get_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, PLURAL, name
             )
+            return cast(dict[str, Any], found)
         except ApiException as exc:
             if exc.status == 404:
                 raise RolloutError(
@@ -55,7 +56,7 @@ class Rollouts:
             found = self.api.list_cluster_custom_object(GROUP, VERSION, PLURAL)
         else:
             found = self.api.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL)
-        return list(found.get("items", []))
+        return list(cast(dict[str, Any], found).get("items", []))
 
     def request(self, name: str, request: str) -> None:
         """`kubectl annotate cmr NAME codemode.io/request=REQUEST --overwrite`."""

@@ -80,7 +80,7 @@ async def session(url: str, token: str | None, era: Era = "session") -> AsyncIte
 def is_read(tool: Tool) -> bool:
     found = _OPERATION.search(tool.description or "")
     required = (tool.input_schema or {}).get("required") or []
-    return bool(found) and "{" not in found.group(2) and not required
+    return found is not None and "{" not in found.group(2) and not required
 
 
 async def searched_reads(client: Client, query: str) -> list[str]:

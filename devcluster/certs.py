@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 KUBERNETES_SERVICE_IP = "10.96.0.1"  # first address of the service range the API server is given
 
@@ -90,7 +90,7 @@ class Pki:
         self,
         name: str,
         subject: x509.Name,
-        usage: ExtendedKeyUsageOID,
+        usage: ObjectIdentifier,
         sans: list[x509.GeneralName] | None = None,
     ) -> ClientCert:
         key = ec.generate_private_key(ec.SECP256R1())

@@ -165,6 +165,7 @@ def start(workdir: Path, nodes: int = 2, address: str = "127.0.0.1") -> ControlP
 def _start_etcd_and_apiserver(
     cp: ControlPlane, bins: Path, address: str, api_port: int, sa_key: Path, sa_pub: Path
 ) -> None:
+    assert cp.pki is not None, "started here, so it has its PKI"
     client, peer = free_port(), free_port()
     etcd_url = f"http://127.0.0.1:{client}"
     etcd = _start(
@@ -228,12 +229,14 @@ def _start_etcd_and_apiserver(
 
 
 def _component_kubeconfig(cp: ControlPlane, name: str, user: str, group: str | None = None) -> Path:
+    assert cp.pki is not None, "started here, so it has its PKI"
     assert cp.pki is not None
     cert = cp.pki.client(name, user, group)
     return write_kubeconfig(cp.workdir / f"{name}.kubeconfig", cp.server, cp.pki.ca, user, cert)
 
 
 def _start_controllers(cp: ControlPlane, bins: Path, sa_key: Path) -> None:
+    assert cp.pki is not None, "started here, so it has its PKI"
     cm = _component_kubeconfig(cp, "controller-manager", "system:kube-controller-manager")
     _start(
         cp,

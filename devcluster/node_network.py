@@ -76,7 +76,7 @@ def _routed() -> list[ipaddress.IPv4Network]:
             first = line.split()[1]
         with contextlib.suppress(ValueError):
             if first != "default":
-                ranges.append(ipaddress.ip_network(first, strict=False))
+                ranges.append(ipaddress.IPv4Network(first, strict=False))
     return ranges
 
 

@@ -31,7 +31,7 @@ import yaml
 from devcluster.cluster import ControlPlane
 from devcluster.processes import ManagedProcess, spawn, wait_until
 
-ADDRESS_RANGE = ipaddress.ip_network("10.213.0.0/16")  # codemode's pod networks, a /24 each
+ADDRESS_RANGE = ipaddress.IPv4Network("10.213.0.0/16")  # codemode's pod networks, a /24 each
 STATE = Path(tempfile.gettempdir()) / "codemode-pod-networks"  # one file per live network
 MANAGED_BY = "pod-network.codemode.io"  # the EndpointSlices' owner (not the endpoint controller)
 START_TIMEOUT = 60.0
@@ -51,7 +51,7 @@ def _used_ranges() -> list[ipaddress.IPv4Network]:
     for route in routes:
         dst = route.get("dst", "default")
         if dst != "default" and "." in dst:
-            used.append(ipaddress.ip_network(dst, strict=False))
+            used.append(ipaddress.IPv4Network(dst, strict=False))
     return used
 
 
@@ -197,7 +197,7 @@ class PodNetwork:
         with _machine_lock():
             _sweep_orphans()
             self.subnet = _free_subnet()
-            self._hosts = self.subnet.hosts()
+            self._hosts = iter(self.subnet.hosts())
             self.host_ip = str(next(self._hosts))
             self._save()  # before the first link exists, so a crash right here is swept too
             _ip("link", "add", self.bridge, "type", "bridge")

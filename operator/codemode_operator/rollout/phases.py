@@ -45,6 +45,7 @@ def end(t: Tick, phase: Phase, reason: str, message: str) -> None:
     """RolledBack or Aborted: all traffic to v1 (weight 0 is written first), v2 left in place."""
     before = t.label()
     t.status.phase = phase
+    t.status.applying = None  # a step whose weight never showed has no history entry
     t.status.paused_at = None
     t.status.readiness_wait_since = None
     conditions.set_condition(t.status, PROGRESSING, False, reason, message, t.now)

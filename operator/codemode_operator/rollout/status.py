@@ -136,6 +136,14 @@ class LastRequest(CrdModel):
     cleared: bool = False
 
 
+class Applying(CrdModel):
+    """A step decided on whose weight the router does not show yet: its dwell and its history
+    entry wait for the read-back, so a kill before the route write skips no exposure."""
+
+    since: datetime
+    from_: str = Field(alias="from")  # the history entry's `from` once the weight is shown
+
+
 class RolloutStatus(CrdModel):
     phase: Phase | None = None
     attempt: int = 0
@@ -144,7 +152,8 @@ class RolloutStatus(CrdModel):
     step: str | None = None
     canary_weight: int = 0
     canary_revision: str | None = None
-    step_started_at: datetime | None = None
+    applying: Applying | None = None
+    step_started_at: datetime | None = None  # when the router showed the step's weight
     step_ends_at: datetime | None = None
     step_remaining: str | None = None
     step_approved: bool = False
@@ -159,3 +168,8 @@ class RolloutStatus(CrdModel):
     last_request: LastRequest | None = None
     notifications: NotificationsStatus | None = None  # only with `spec.notifications`
     observed_generation: int | None = None
+
+    @property
+    def step_entered(self) -> bool:
+        """A step was decided on (its weight is wanted), confirmed on the router or not."""
+        return self.step_started_at is not None or self.applying is not None

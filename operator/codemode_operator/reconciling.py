@@ -4,7 +4,9 @@ The status write is the commit point. It carries the resourceVersion the tick st
 a tick that ran on a stale copy (kopf's watch lagging behind our own last write) is refused by
 the API server and its decision dropped. Actions run only after the commit; anything they fail
 to do is re-derived next tick from status + observations (a weight write is retried until the
-router shows it), so a kill at any moment neither skips nor repeats a step.
+router shows it, and a step's dwell starts only then), so a kill at any moment neither skips nor
+repeats a step. Events are queued in the status with their transition and posted after the
+commit under names that make a repeated post a no-op, so a kill loses none.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import kubernetes
 
 from codemode_operator import metrics
-from codemode_operator.adapters import jobs, notifications, prometheus
+from codemode_operator.adapters import events, jobs, notifications, prometheus
 from codemode_operator.adapters.kube import Kube
 from codemode_operator.adapters.routers import Router
 from codemode_operator.adapters.routers.gateway_api import GatewayAPIRouter
@@ -130,14 +132,16 @@ def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, An
 
 async def _commit(
     cluster: Cluster, body: Mapping[str, Any], patch: dict[str, Any], guarded: bool = True
-) -> bool:
-    """Patch the status; `guarded`: only if nothing changed since `body` (else False)."""
+) -> str | None:
+    """Patch the status; `guarded`: only if nothing changed since `body` (else None).
+
+    Returns the stored resourceVersion, which a follow-up write of this tick is guarded with."""
     meta = body["metadata"]
     payload: dict[str, Any] = {"status": patch}
     if guarded:
         payload["metadata"] = {"resourceVersion": meta["resourceVersion"]}
     try:
-        await asyncio.to_thread(
+        stored = await asyncio.to_thread(
             cluster.kube.custom.patch_namespaced_custom_object_status,
             GROUP,
             VERSION,
@@ -148,9 +152,9 @@ async def _commit(
         )
     except kubernetes.client.ApiException as error:
         if error.status == 409:
-            return False  # a stale copy: the next tick decides on the fresh one
+            return None  # a stale copy: the next tick decides on the fresh one
         raise
-    return True
+    return str(stored.get("metadata", {}).get("resourceVersion", ""))
 
 
 async def _act(
@@ -174,12 +178,6 @@ async def _act(
             elif isinstance(action, RunGateJob):
                 gate = spec.steps[action.step].gates[action.index]
                 await cluster.kube.create_job(namespace, jobs.job_body(body, action, gate.job))
-            elif isinstance(action, Emit):
-                cluster.event(body, action.type, action.reason, action.message)
-                level = logging.WARNING if action.type == "Warning" else logging.INFO
-                TRANSITIONS_LOG.log(
-                    level, "%s/%s %s: %s", namespace, name, action.reason, action.message
-                )
             elif isinstance(action, ClearRequest):
                 patch = {"metadata": {"annotations": {REQUEST_ANNOTATION: None}}}
                 await asyncio.to_thread(
@@ -194,6 +192,40 @@ async def _act(
         except Exception as error:  # the next tick re-derives it from status + observations
             logger.warning("action %s failed: %s", action, error)
             cluster.event(body, "Warning", "ActionFailed", f"{action}: {error}"[:1000])
+
+
+async def _post_events(
+    body: Mapping[str, Any],
+    status: RolloutStatus,
+    cluster: Cluster,
+    version: str,
+    logger: logging.Logger,
+) -> None:
+    """Post the Events outbox in order, then remove what was posted (guarded by `version`,
+    the resourceVersion of this tick's commit: a stale copy never drops a newer record)."""
+    meta = body["metadata"]
+    outbox, posted = status.events.outbox, 0
+    for record in outbox:
+        try:
+            fresh = await events.post(cluster.kube, body, record)
+        except Exception as error:  # kept, in order, for the next tick
+            logger.warning("event %d (%s) not posted: %s", record.seq, record.reason, error)
+            break
+        posted += 1
+        if fresh:
+            level = logging.WARNING if record.type == "Warning" else logging.INFO
+            TRANSITIONS_LOG.log(
+                level,
+                "%s/%s %s: %s",
+                meta["namespace"],
+                meta["name"],
+                record.reason,
+                record.message,
+            )
+    if posted:
+        rest = [record.to_dict() for record in outbox[posted:]]
+        current = {"metadata": {**meta, "resourceVersion": version}}
+        await _commit(cluster, current, {"events": {"outbox": rest}})
 
 
 # Per rollout (uid), the delivery fields this process last wrote: a lagging watch copy of the
@@ -254,9 +286,11 @@ async def reconcile(
     decision = decide(spec, status, observations, now)
     new = decision.status.to_dict()
     patch = status_patch(old, new)
-    if patch and not await _commit(cluster, body, patch):
+    version = await _commit(cluster, body, patch) if patch else body["metadata"]["resourceVersion"]
+    if version is None:
         return None
     await _act(body, spec, router, cluster, decision.actions, logger)
+    await _post_events(body, decision.status, cluster, version, logger)
     await _notify(body, spec, decision.status, cluster, now)
     reasons = [a.reason for a in decision.actions if isinstance(a, Emit)]
     metrics.record(namespace, name, decision.status, reasons)

@@ -33,7 +33,8 @@ def start(t: Tick, reason: str, message: str) -> None:
         conditions=old.conditions,
         history=old.history,
         last_request=old.last_request,
-        notifications=old.notifications,  # the outbox outlives an attempt
+        notifications=old.notifications,  # the outboxes outlive an attempt
+        events=old.events,
         observed_generation=old.observed_generation,
     )
     conditions.set_condition(t.status, ROLLED_BACK, False, reason, message, t.now)

@@ -128,6 +128,23 @@ class NotificationsStatus(CrdModel):
     last_error: str | None = None
 
 
+class EventRecord(CrdModel):
+    """A Kubernetes Event queued by a tick, posted (as `<rollout>.<uid>.<seq>`) after its commit."""
+
+    seq: int
+    time: datetime
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+class EventsStatus(CrdModel):
+    """The Events outbox (rollout/events.py): queued with the transition, removed once posted."""
+
+    queued: int = 0  # the last seq queued: Events are numbered over the rollout's life
+    outbox: list[EventRecord] = []
+
+
 class LastRequest(CrdModel):
     name: str
     at: datetime
@@ -167,6 +184,7 @@ class RolloutStatus(CrdModel):
     history: list[HistoryEntry] = []
     last_request: LastRequest | None = None
     notifications: NotificationsStatus | None = None  # only with `spec.notifications`
+    events: EventsStatus = EventsStatus()
     observed_generation: int | None = None
 
     @property

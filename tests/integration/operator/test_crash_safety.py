@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import random
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from devcluster.cluster import ControlPlane
 
@@ -102,3 +105,63 @@ def test_a_kill_between_the_status_and_the_route_write_skips_no_exposure(
         assert [h["reason"] for h in at_25["history"]] == ["Created", "StepStarted", "StepStarted"]
     finally:
         operator.stop()
+
+
+def _posted_events(cp: ControlPlane, namespace: str) -> list[dict[str, Any]]:
+    """The rollout's outbox Events (those with a seq), in seq order."""
+    items = json.loads(cp.kubectl("get", "events", "-n", namespace, "-o", "json"))["items"]
+    ours = [
+        e
+        for e in items
+        if e["involvedObject"].get("name") == "mcp"
+        and "codemode.io/event-seq" in (e["metadata"].get("annotations") or {})
+    ]
+    return sorted(ours, key=lambda e: int(e["metadata"]["annotations"]["codemode.io/event-seq"]))
+
+
+def test_history_and_events_agree_one_for_one_after_random_kills(
+    control_plane: ControlPlane, rollout_crds: None, namespace: str, tmp_path: Path
+) -> None:
+    cp, ns, kills = control_plane, namespace, 10
+    chance = random.Random(16)  # seeded: the same kill times on every run
+    apply(cp, ns, *gateway_workloads())
+    # First the worst moment, deterministically: a transition committed, its Event not posted.
+    env = {**cp.env, CRASH_AFTER: "events"}
+    crashing = Operator(cp, ns, tmp_path / "crashing", env=env, module=CRASHING)
+    crashing.start()
+    steps = [{"weight": w, "pause": {"duration": "1s"}} for w in (5, 10, 25, 50, 75)]
+    apply(cp, ns, rollout(steps=[*steps, {"weight": 100}]))
+    wait_for("the crash right after the first transition's status write", crashing.exited, TIMEOUT)
+    assert status(cp, ns)["events"]["outbox"], "queued, not posted"
+    assert _posted_events(cp, ns) == []
+    for kill in range(kills):
+        operator = Operator(cp, ns, tmp_path / f"run-{kill}")
+        operator.start()
+        time.sleep(chance.uniform(0.1, 2.5))
+        operator.kill()
+    operator = Operator(cp, ns, tmp_path / "last")
+    operator.start()
+    try:
+        done = wait_for(
+            "Succeeded with every Event posted",
+            lambda: (
+                (s := status(cp, ns)).get("phase") == "Succeeded"
+                and not s["events"]["outbox"]
+                and s
+            ),
+            TIMEOUT * 2,
+            show=lambda: status(cp, ns),
+        )
+    finally:
+        operator.stop()
+    posted = _posted_events(cp, ns)
+    seqs = [int(e["metadata"]["annotations"]["codemode.io/event-seq"]) for e in posted]
+    assert seqs == list(range(1, done["events"]["queued"] + 1)), "none lost, none twice"
+    history = [(h["reason"], _time(h["time"]).replace(microsecond=0)) for h in done["history"]]
+    told = [
+        (e["reason"], _time(e["firstTimestamp"]))
+        for e in posted
+        if e["reason"] in {reason for reason, _ in history}
+    ]
+    assert told == history
+    assert [reason for reason, _ in history] == ["Created", *["StepStarted"] * 5, "Succeeded"]

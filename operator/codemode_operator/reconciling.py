@@ -42,6 +42,7 @@ from codemode_operator.rollout import (
     metrics_window,
     notification,
 )
+from codemode_operator.rollout.conditions import RECONCILE_ERROR, get_condition, set_condition
 from codemode_operator.rollout.status import NotificationsStatus
 from codemode_operator.rollout.weight import desired
 
@@ -272,11 +273,66 @@ async def _notify(
     await _commit(cluster, body, notification.delivery_patch(state), guarded=False)
 
 
+def failure_conditions(
+    conditions: Any, error: BaseException, now: datetime
+) -> list[dict[str, Any]] | None:
+    """The conditions with `ReconcileError` True for `error`; None when they say so already
+    (one Warning event per distinct failure, not one per tick of a failing loop)."""
+    kept = [c for c in conditions if isinstance(c, Mapping)] if isinstance(conditions, list) else []
+    before = next((c for c in kept if c.get("type") == RECONCILE_ERROR), None)
+    message = " ".join(f"{type(error).__name__}: {error}".split())[:1000]
+    failing = before is not None and before.get("status") == "True"
+    if failing and before.get("message") == message:
+        return None
+    since = before.get("lastTransitionTime") if failing else None
+    condition = {
+        "type": RECONCILE_ERROR,
+        "status": "True",
+        "reason": "TickFailed",
+        "message": message,
+        "lastTransitionTime": since or now.isoformat().replace("+00:00", "Z"),
+    }
+    others = [dict(c) for c in kept if c.get("type") != RECONCILE_ERROR]
+    return sorted([*others, condition], key=lambda c: str(c.get("type")))
+
+
+async def _report_failure(
+    body: Mapping[str, Any],
+    cluster: Cluster,
+    error: Exception,
+    now: datetime,
+    logger: logging.Logger,
+) -> None:
+    """Put a failed tick on the rollout itself: a condition and a Warning event."""
+    updated = failure_conditions((body.get("status") or {}).get("conditions"), error, now)
+    if updated is None:
+        return
+    message = next(str(c["message"]) for c in updated if c["type"] == RECONCILE_ERROR)
+    try:
+        if await _commit(cluster, body, {"conditions": updated}) is not None:
+            cluster.event(body, "Warning", RECONCILE_ERROR, message)
+    except Exception as report_error:  # the tick's own error is what kopf logs and retries
+        logger.warning("could not report the failed tick: %s", report_error)
+
+
 async def reconcile(
     body: Mapping[str, Any], cluster: Cluster, logger: logging.Logger, now: datetime | None = None
 ) -> RolloutStatus | None:
-    """Returns the committed status, or None when this tick's copy was stale."""
+    """Returns the committed status, or None when this tick's copy was stale.
+
+    A tick that raises (a bug, a status edited by hand, an input the CRD let through) is never
+    a silent loop: the rollout gets a `ReconcileError` condition and a Warning event."""
     now = now or datetime.now(UTC)
+    try:
+        return await _tick(body, cluster, logger, now)
+    except Exception as error:
+        await _report_failure(body, cluster, error, now, logger)
+        raise
+
+
+async def _tick(
+    body: Mapping[str, Any], cluster: Cluster, logger: logging.Logger, now: datetime
+) -> RolloutStatus | None:
     spec = RolloutSpec.model_validate(body.get("spec") or {})
     old = dict(body.get("status") or {})
     status = RolloutStatus.model_validate(old)
@@ -284,6 +340,9 @@ async def reconcile(
     router = _router(spec, namespace, cluster)
     observations = await _observe(body, spec, status, router, cluster, now)
     decision = decide(spec, status, observations, now)
+    failed = get_condition(decision.status, RECONCILE_ERROR)
+    if failed is not None and failed.status == "True":
+        set_condition(decision.status, RECONCILE_ERROR, False, "Reconciled", "ticks succeed", now)
     new = decision.status.to_dict()
     patch = status_patch(old, new)
     version = await _commit(cluster, body, patch) if patch else body["metadata"]["resourceVersion"]

@@ -1,4 +1,4 @@
-"""Issue 16: a killed operator skips no exposure, and loses no transition's Event."""
+"""Issue 16: a killed operator skips no exposure and loses no Event; a failing tick says so."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .conftest import (
     Operator,
     Watch,
     apply,
+    condition,
     gateway_workloads,
     get,
     rollout,
@@ -165,3 +166,48 @@ def test_history_and_events_agree_one_for_one_after_random_kills(
     ]
     assert told == history
     assert [reason for reason, _ in history] == ["Created", *["StepStarted"] * 5, "Succeeded"]
+
+
+def test_a_failing_tick_is_a_condition_and_one_warning_never_a_silent_loop(
+    control_plane: ControlPlane, namespace: str, operator: Operator
+) -> None:
+    cp, ns = control_plane, namespace
+    apply(cp, ns, *gateway_workloads())
+    apply(cp, ns, rollout(steps=[{"weight": 5, "pause": {"untilApproved": True}}, {"weight": 100}]))
+    wait_for("step 1", lambda: status(cp, ns).get("stepStartedAt"), TIMEOUT)
+    broken = '{"status":{"stepIndex":7}}'  # a status edited by hand: every tick now raises
+    cp.kubectl(
+        "patch", "cmr", "mcp", "-n", ns, "--subresource=status", "--type=merge", "-p", broken
+    )
+    failed = wait_for(
+        "ReconcileError=True",
+        lambda: (c := condition(status(cp, ns), "ReconcileError")).get("status") == "True" and c,
+        TIMEOUT,
+    )
+    assert failed["message"].startswith("IndexError"), failed
+
+    def warnings() -> list[str]:
+        out = cp.kubectl(
+            "get", "events", "-n", ns, "--field-selector=reason=ReconcileError", "-o", "name"
+        )
+        return out.split()
+
+    wait_for("the ReconcileError Warning event", warnings, TIMEOUT)
+    time.sleep(6 * operator.tick)  # more failing ticks: still the one event
+    assert len(warnings()) == 1
+    cp.kubectl(
+        "patch",
+        "cmr",
+        "mcp",
+        "-n",
+        ns,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        '{"status":{"stepIndex":0}}',
+    )
+    wait_for(
+        "ReconcileError=False",
+        lambda: condition(status(cp, ns), "ReconcileError").get("status") == "False",
+        TIMEOUT,
+    )

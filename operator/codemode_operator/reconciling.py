@@ -343,7 +343,7 @@ async def _tick(
     failed = get_condition(decision.status, RECONCILE_ERROR)
     if failed is not None and failed.status == "True":
         set_condition(decision.status, RECONCILE_ERROR, False, "Reconciled", "ticks succeed", now)
-    new = decision.status.to_dict()
+    new = decision.status.to_crd(analysed=spec.analysis is not None)
     patch = status_patch(old, new)
     version = await _commit(cluster, body, patch) if patch else body["metadata"]["resourceVersion"]
     if version is None:

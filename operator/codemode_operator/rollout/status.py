@@ -186,6 +186,14 @@ class RolloutStatus(CrdModel):
     notifications: NotificationsStatus | None = None  # only with `spec.notifications`
     events: EventsStatus = EventsStatus()
     observed_generation: int | None = None
+    verdict: str | None = None  # the Verdict printer column: the analysis' verdict, "-" without
+
+    def to_crd(self, analysed: bool) -> dict:
+        """The stored status; without `spec.analysis` no analysis block (a test never run)."""
+        data = self.to_dict()
+        if not analysed:
+            data.pop("analysis", None)
+        return data
 
     @property
     def step_entered(self) -> bool:

@@ -19,8 +19,9 @@ def remaining(status: RolloutStatus, now: datetime) -> timedelta | None:
 
 
 def describe(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> None:
-    """The printer columns: `step` ("2/4") and `stepRemaining` ("12m")."""
+    """The printer columns: `step` ("2/4"), `stepRemaining` ("12m") and `verdict`."""
     status.step_count = len(spec.steps)
+    status.verdict = status.analysis.verdict if spec.analysis is not None else "-"
     status.step = f"{status.step_index + 1}/{status.step_count}"
     left = remaining(status, now) if status.phase in ("Progressing", "Paused") else None
     status.step_remaining = format_remaining(left) if left is not None else None

@@ -138,13 +138,13 @@ INVALID = [
         "analysis",
         {"prometheus": {"address": "http://p:9090"}, "interval": "0s"},
         "spec.analysis.interval",
-        "between 10s and 720h",
+        "between 1s and 720h",
     ),
     (
         "analysis",
         {"prometheus": {"address": "http://p:9090"}, "interval": "1ms"},
         "spec.analysis.interval",
-        "between 10s and 720h",
+        "between 1s and 720h",
     ),
     (
         "analysis",

@@ -396,3 +396,12 @@ def test_status_dict_is_camel_case_without_nones() -> None:
     assert {"stepIndex", "stepStartedAt", "canaryWeight", "observedGeneration"} <= data.keys()
     assert "pausedAt" not in data and "history" in data and "from" in data["history"][0]
     assert Observations(generation=1).metrics is None
+
+
+def test_without_analysis_the_status_has_no_analysis_block_and_no_verdict() -> None:
+    world = started(spec=make_spec(analysis=None))
+    assert world.status.verdict == "-"
+    assert "analysis" not in world.status.to_crd(analysed=False)
+    analysed = started()
+    assert analysed.status.verdict == "Inconclusive"
+    assert analysed.status.to_crd(analysed=True)["analysis"]["verdict"] == "Inconclusive"

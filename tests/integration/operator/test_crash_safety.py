@@ -36,7 +36,10 @@ def _time(text: str) -> datetime:
 
 def _route_written_at(cp: ControlPlane, namespace: str) -> datetime:
     """When the operator last wrote the HTTPRoute (managedFields: whole seconds, rounded down)."""
-    route = get(cp, namespace, "httproute", "mcp")
+    shown = cp.kubectl(
+        "get", "httproute", "mcp", "-n", namespace, "-o", "json", "--show-managed-fields"
+    )
+    route = json.loads(shown)
     writes = [
         _time(m["time"])
         for m in route["metadata"]["managedFields"]

@@ -24,6 +24,9 @@ def describe(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> None:
     status.verdict = status.analysis.verdict if spec.analysis is not None else "-"
     status.step = f"{status.step_index + 1}/{status.step_count}"
     left = remaining(status, now) if status.phase in ("Progressing", "Paused") else None
+    current = spec.steps[status.step_index]
+    if status.applying is not None and not current.manual:
+        left = current.dwell  # not started yet: all of it is left
     status.step_remaining = format_remaining(left) if left is not None else None
 
 

@@ -27,6 +27,7 @@ def test_the_history_entry_waits_for_the_weight_on_the_router() -> None:
     assert world.status.applying is not None and world.status.step_started_at is None
     assert [h.reason for h in world.status.history] == ["Created"]
     assert world.condition("Progressing") == ("True", "ApplyingWeight")
+    assert world.status.step_remaining == "10m", "not started: all of the dwell is left"
     world.now += MIN
     actions = world.tick()
     assert Emit("Normal", "StepStarted", "step 1: 5% to v2") in actions

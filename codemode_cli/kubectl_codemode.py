@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = cli.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("get", parents=[flags], help="table of rollouts")
     listing.add_argument("-A", "--all-namespaces", action="store_true")
-    status = commands.add_parser("status", parents=[flags], help="one rollout's status")
+    status = commands.add_parser(
+        "status", aliases=["describe"], parents=[flags], help="one rollout's status"
+    )
     status.add_argument("name")
     status.add_argument("-w", "--watch", action="store_true", help="redraw until it is done")
     status.add_argument("--interval", type=float, default=1.0, help="seconds between redraws")
@@ -133,6 +135,8 @@ def _usage(args: argparse.Namespace, kubeconfig: str | None, out: Console) -> No
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "describe":
+        args.command = "status"  # an alias: kubectl users reach for describe
     out = Console()
     kubeconfig = getattr(args, "kubeconfig", None) or os.environ.get("KUBECONFIG")
     try:

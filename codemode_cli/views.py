@@ -52,7 +52,7 @@ def rollouts_table(rollouts: list[dict[str, Any]], all_namespaces: bool) -> Tabl
             status.get("step", "-"),
             str(status.get("canaryWeight", 0)),
             status.get("stepRemaining") or "-",
-            (status.get("analysis") or {}).get("verdict") or "-",
+            status.get("verdict") or "-",
             age(meta.get("creationTimestamp")),
         ]
         table.add_row(*([meta["namespace"]] if all_namespaces else []), *row)
@@ -72,6 +72,7 @@ def _summary(rollout: dict[str, Any]) -> Table:
         ("V2 weight", f"{status.get('canaryWeight', 0)}%"),
         ("Time left", status.get("stepRemaining") or "-"),
         ("Step ends at", status.get("stepEndsAt") or "-"),
+        *([("Verdict", status.get("verdict") or "-")] if spec.get("analysis") else []),
         ("Paused (spec)", str(bool(spec.get("paused"))).lower()),
         ("Attempt", str(status.get("attempt", "-"))),
     ]
@@ -121,11 +122,12 @@ def _conditions(conditions: list[dict[str, Any]]) -> Table:
 
 
 def status_view(rollout: dict[str, Any]) -> RenderableType:
+    """Phase, step, weight and conditions first (what an SRE needs at a glance); the analysis'
+    figures after them, and only for a rollout that has analysis configured."""
     status = rollout.get("status", {})
-    parts: list[RenderableType] = [_summary(rollout)]
-    if status.get("analysis"):
+    parts: list[RenderableType] = [_summary(rollout), _conditions(status.get("conditions") or [])]
+    if rollout.get("spec", {}).get("analysis") and status.get("analysis"):
         parts.append(_analysis(status["analysis"]))
-    parts.append(_conditions(status.get("conditions") or []))
     last = status.get("lastRequest")
     if last:
         parts.append(

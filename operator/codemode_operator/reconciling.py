@@ -4,7 +4,9 @@ The status write is the commit point. It carries the resourceVersion the tick st
 a tick that ran on a stale copy (kopf's watch lagging behind our own last write) is refused by
 the API server and its decision dropped. Actions run only after the commit; anything they fail
 to do is re-derived next tick from status + observations (a weight write is retried until the
-router shows it), so a kill at any moment neither skips nor repeats a step.
+router shows it, and a step's dwell starts only then), so a kill at any moment neither skips nor
+repeats a step. Events are queued in the status with their transition and posted after the
+commit under names that make a repeated post a no-op, so a kill loses none.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import kubernetes
 
 from codemode_operator import metrics
-from codemode_operator.adapters import jobs, notifications, prometheus
+from codemode_operator.adapters import events, jobs, notifications, prometheus
 from codemode_operator.adapters.kube import Kube
 from codemode_operator.adapters.routers import Router
 from codemode_operator.adapters.routers.gateway_api import GatewayAPIRouter
@@ -40,6 +42,7 @@ from codemode_operator.rollout import (
     metrics_window,
     notification,
 )
+from codemode_operator.rollout.conditions import RECONCILE_ERROR, get_condition, set_condition
 from codemode_operator.rollout.status import NotificationsStatus
 from codemode_operator.rollout.weight import desired
 
@@ -130,14 +133,16 @@ def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, An
 
 async def _commit(
     cluster: Cluster, body: Mapping[str, Any], patch: dict[str, Any], guarded: bool = True
-) -> bool:
-    """Patch the status; `guarded`: only if nothing changed since `body` (else False)."""
+) -> str | None:
+    """Patch the status; `guarded`: only if nothing changed since `body` (else None).
+
+    Returns the stored resourceVersion, which a follow-up write of this tick is guarded with."""
     meta = body["metadata"]
     payload: dict[str, Any] = {"status": patch}
     if guarded:
         payload["metadata"] = {"resourceVersion": meta["resourceVersion"]}
     try:
-        await asyncio.to_thread(
+        stored = await asyncio.to_thread(
             cluster.kube.custom.patch_namespaced_custom_object_status,
             GROUP,
             VERSION,
@@ -148,9 +153,9 @@ async def _commit(
         )
     except kubernetes.client.ApiException as error:
         if error.status == 409:
-            return False  # a stale copy: the next tick decides on the fresh one
+            return None  # a stale copy: the next tick decides on the fresh one
         raise
-    return True
+    return str(stored.get("metadata", {}).get("resourceVersion", ""))
 
 
 async def _act(
@@ -174,12 +179,6 @@ async def _act(
             elif isinstance(action, RunGateJob):
                 gate = spec.steps[action.step].gates[action.index]
                 await cluster.kube.create_job(namespace, jobs.job_body(body, action, gate.job))
-            elif isinstance(action, Emit):
-                cluster.event(body, action.type, action.reason, action.message)
-                level = logging.WARNING if action.type == "Warning" else logging.INFO
-                TRANSITIONS_LOG.log(
-                    level, "%s/%s %s: %s", namespace, name, action.reason, action.message
-                )
             elif isinstance(action, ClearRequest):
                 patch = {"metadata": {"annotations": {REQUEST_ANNOTATION: None}}}
                 await asyncio.to_thread(
@@ -194,6 +193,40 @@ async def _act(
         except Exception as error:  # the next tick re-derives it from status + observations
             logger.warning("action %s failed: %s", action, error)
             cluster.event(body, "Warning", "ActionFailed", f"{action}: {error}"[:1000])
+
+
+async def _post_events(
+    body: Mapping[str, Any],
+    status: RolloutStatus,
+    cluster: Cluster,
+    version: str,
+    logger: logging.Logger,
+) -> None:
+    """Post the Events outbox in order, then remove what was posted (guarded by `version`,
+    the resourceVersion of this tick's commit: a stale copy never drops a newer record)."""
+    meta = body["metadata"]
+    outbox, posted = status.events.outbox, 0
+    for record in outbox:
+        try:
+            fresh = await events.post(cluster.kube, body, record)
+        except Exception as error:  # kept, in order, for the next tick
+            logger.warning("event %d (%s) not posted: %s", record.seq, record.reason, error)
+            break
+        posted += 1
+        if fresh:
+            level = logging.WARNING if record.type == "Warning" else logging.INFO
+            TRANSITIONS_LOG.log(
+                level,
+                "%s/%s %s: %s",
+                meta["namespace"],
+                meta["name"],
+                record.reason,
+                record.message,
+            )
+    if posted:
+        rest = [record.to_dict() for record in outbox[posted:]]
+        current = {"metadata": {**meta, "resourceVersion": version}}
+        await _commit(cluster, current, {"events": {"outbox": rest}})
 
 
 # Per rollout (uid), the delivery fields this process last wrote: a lagging watch copy of the
@@ -240,11 +273,66 @@ async def _notify(
     await _commit(cluster, body, notification.delivery_patch(state), guarded=False)
 
 
+def failure_conditions(
+    conditions: Any, error: BaseException, now: datetime
+) -> list[dict[str, Any]] | None:
+    """The conditions with `ReconcileError` True for `error`; None when they say so already
+    (one Warning event per distinct failure, not one per tick of a failing loop)."""
+    kept = [c for c in conditions if isinstance(c, Mapping)] if isinstance(conditions, list) else []
+    before = next((c for c in kept if c.get("type") == RECONCILE_ERROR), None)
+    message = " ".join(f"{type(error).__name__}: {error}".split())[:1000]
+    failing = before is not None and before.get("status") == "True"
+    if failing and before.get("message") == message:
+        return None
+    since = before.get("lastTransitionTime") if failing else None
+    condition = {
+        "type": RECONCILE_ERROR,
+        "status": "True",
+        "reason": "TickFailed",
+        "message": message,
+        "lastTransitionTime": since or now.isoformat().replace("+00:00", "Z"),
+    }
+    others = [dict(c) for c in kept if c.get("type") != RECONCILE_ERROR]
+    return sorted([*others, condition], key=lambda c: str(c.get("type")))
+
+
+async def _report_failure(
+    body: Mapping[str, Any],
+    cluster: Cluster,
+    error: Exception,
+    now: datetime,
+    logger: logging.Logger,
+) -> None:
+    """Put a failed tick on the rollout itself: a condition and a Warning event."""
+    updated = failure_conditions((body.get("status") or {}).get("conditions"), error, now)
+    if updated is None:
+        return
+    message = next(str(c["message"]) for c in updated if c["type"] == RECONCILE_ERROR)
+    try:
+        if await _commit(cluster, body, {"conditions": updated}) is not None:
+            cluster.event(body, "Warning", RECONCILE_ERROR, message)
+    except Exception as report_error:  # the tick's own error is what kopf logs and retries
+        logger.warning("could not report the failed tick: %s", report_error)
+
+
 async def reconcile(
     body: Mapping[str, Any], cluster: Cluster, logger: logging.Logger, now: datetime | None = None
 ) -> RolloutStatus | None:
-    """Returns the committed status, or None when this tick's copy was stale."""
+    """Returns the committed status, or None when this tick's copy was stale.
+
+    A tick that raises (a bug, a status edited by hand, an input the CRD let through) is never
+    a silent loop: the rollout gets a `ReconcileError` condition and a Warning event."""
     now = now or datetime.now(UTC)
+    try:
+        return await _tick(body, cluster, logger, now)
+    except Exception as error:
+        await _report_failure(body, cluster, error, now, logger)
+        raise
+
+
+async def _tick(
+    body: Mapping[str, Any], cluster: Cluster, logger: logging.Logger, now: datetime
+) -> RolloutStatus | None:
     spec = RolloutSpec.model_validate(body.get("spec") or {})
     old = dict(body.get("status") or {})
     status = RolloutStatus.model_validate(old)
@@ -252,11 +340,16 @@ async def reconcile(
     router = _router(spec, namespace, cluster)
     observations = await _observe(body, spec, status, router, cluster, now)
     decision = decide(spec, status, observations, now)
-    new = decision.status.to_dict()
+    failed = get_condition(decision.status, RECONCILE_ERROR)
+    if failed is not None and failed.status == "True":
+        set_condition(decision.status, RECONCILE_ERROR, False, "Reconciled", "ticks succeed", now)
+    new = decision.status.to_crd(analysed=spec.analysis is not None)
     patch = status_patch(old, new)
-    if patch and not await _commit(cluster, body, patch):
+    version = await _commit(cluster, body, patch) if patch else body["metadata"]["resourceVersion"]
+    if version is None:
         return None
     await _act(body, spec, router, cluster, decision.actions, logger)
+    await _post_events(body, decision.status, cluster, version, logger)
     await _notify(body, spec, decision.status, cluster, now)
     reasons = [a.reason for a in decision.actions if isinstance(a, Emit)]
     metrics.record(namespace, name, decision.status, reasons)

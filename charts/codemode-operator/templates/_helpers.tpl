@@ -36,7 +36,8 @@ The rules the operator needs in every namespace it serves, derived from its code
   gateway.networking.k8s.io httproutes get, update   setting weights: read, then replace with the resourceVersion
                                                      (GatewayAPIRouter.set_weight)
   batch jobs                           create, list  step gates (Kube.create_job, Kube.jobs)
-  "" events                            create        kopf.event() and kopf's own handler events
+  "" events                            create        the status' Events outbox (adapters/events.py), kopf.event()
+                                                     for failed actions, and kopf's own handler events
   "" secrets (notifications.secretNames) get         the apprise URLs of spec.notifications.secretRef
                                                      (adapters/notifications.py), those names only
 Never granted: delete, pods, configmaps, any other Secret; Deployments only through their scale

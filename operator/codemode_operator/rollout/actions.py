@@ -28,6 +28,8 @@ class RunGateJob:
 
 @dataclass(frozen=True)
 class Emit:
+    """An Event this tick queued in `status.events` (posted from there) and the handlers count."""
+
     type: Literal["Normal", "Warning"]
     reason: str
     message: str

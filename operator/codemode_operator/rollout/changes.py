@@ -29,7 +29,7 @@ def _steps(t: Tick) -> None:
     """New steps apply from the current index: never skipped, never restarted from step 1."""
     status, steps = t.status, t.spec.steps
     status.step_count = len(steps)
-    if not t.active or status.step_started_at is None:
+    if not t.active or not status.step_entered:
         return
     last = len(steps) - 1
     # Only a passed step leads to the last one, so a shorter list resumes before it.

@@ -9,6 +9,9 @@ PAUSED = "Paused"
 HEALTHY = "Healthy"
 ANALYSIS_PASSING = "AnalysisPassing"
 ROLLED_BACK = "RolledBack"
+RECONCILE_ERROR = (
+    "ReconcileError"  # a tick raised: set by the handlers, cleared by the next good tick
+)
 
 
 def set_condition(

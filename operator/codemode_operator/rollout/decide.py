@@ -53,6 +53,8 @@ def decide(
         ready = readiness.check(t)
         if t.active:
             check_analysis(t)
+        if t.active:
+            step.confirm(t)
         if t.status.phase in ("Pending", "Progressing"):
             step.advance(t, ready)
     if t.status.phase == "Succeeded":

@@ -16,7 +16,7 @@ def sync(t: Tick) -> None:
         before = t.label()
         if status.step_ends_at is not None and status.paused_at is not None:
             status.step_ends_at += t.now - status.paused_at  # time paused does not count
-        status.phase = "Progressing" if status.step_started_at else "Pending"
+        status.phase = "Progressing" if status.step_entered else "Pending"
         status.paused_at = None
         conditions.set_condition(status, PAUSED, False, "Resumed", "spec.paused is false", t.now)
         t.record(before, "Resumed", "spec.paused is false")

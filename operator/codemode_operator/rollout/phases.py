@@ -33,7 +33,8 @@ def start(t: Tick, reason: str, message: str) -> None:
         conditions=old.conditions,
         history=old.history,
         last_request=old.last_request,
-        notifications=old.notifications,  # the outbox outlives an attempt
+        notifications=old.notifications,  # the outboxes outlive an attempt
+        events=old.events,
         observed_generation=old.observed_generation,
     )
     conditions.set_condition(t.status, ROLLED_BACK, False, reason, message, t.now)
@@ -45,6 +46,7 @@ def end(t: Tick, phase: Phase, reason: str, message: str) -> None:
     """RolledBack or Aborted: all traffic to v1 (weight 0 is written first), v2 left in place."""
     before = t.label()
     t.status.phase = phase
+    t.status.applying = None  # a step whose weight never showed has no history entry
     t.status.paused_at = None
     t.status.readiness_wait_since = None
     conditions.set_condition(t.status, PROGRESSING, False, reason, message, t.now)

@@ -128,12 +128,37 @@ class NotificationsStatus(CrdModel):
     last_error: str | None = None
 
 
+class EventRecord(CrdModel):
+    """A Kubernetes Event queued by a tick, posted (as `<rollout>.<uid>.<seq>`) after its commit."""
+
+    seq: int
+    time: datetime
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+class EventsStatus(CrdModel):
+    """The Events outbox (rollout/events.py): queued with the transition, removed once posted."""
+
+    queued: int = 0  # the last seq queued: Events are numbered over the rollout's life
+    outbox: list[EventRecord] = []
+
+
 class LastRequest(CrdModel):
     name: str
     at: datetime
     outcome: Literal["Applied", "Refused"]
     message: str = ""
     cleared: bool = False
+
+
+class Applying(CrdModel):
+    """A step decided on whose weight the router does not show yet: its dwell and its history
+    entry wait for the read-back, so a kill before the route write skips no exposure."""
+
+    since: datetime
+    from_: str = Field(alias="from")  # the history entry's `from` once the weight is shown
 
 
 class RolloutStatus(CrdModel):
@@ -144,7 +169,8 @@ class RolloutStatus(CrdModel):
     step: str | None = None
     canary_weight: int = 0
     canary_revision: str | None = None
-    step_started_at: datetime | None = None
+    applying: Applying | None = None
+    step_started_at: datetime | None = None  # when the router showed the step's weight
     step_ends_at: datetime | None = None
     step_remaining: str | None = None
     step_approved: bool = False
@@ -158,4 +184,18 @@ class RolloutStatus(CrdModel):
     history: list[HistoryEntry] = []
     last_request: LastRequest | None = None
     notifications: NotificationsStatus | None = None  # only with `spec.notifications`
+    events: EventsStatus = EventsStatus()
     observed_generation: int | None = None
+    verdict: str | None = None  # the Verdict printer column: the analysis' verdict, "-" without
+
+    def to_crd(self, analysed: bool) -> dict:
+        """The stored status; without `spec.analysis` no analysis block (a test never run)."""
+        data = self.to_dict()
+        if not analysed:
+            data.pop("analysis", None)
+        return data
+
+    @property
+    def step_entered(self) -> bool:
+        """A step was decided on (its weight is wanted), confirmed on the router or not."""
+        return self.step_started_at is not None or self.applying is not None

@@ -2,13 +2,13 @@
 
 from datetime import datetime, timedelta
 
-from . import conditions, phases, suspicion
+from . import conditions, phases, suspicion, weight
 from .actions import RunGateJob
 from .conditions import PROGRESSING
 from .duration import format_remaining
 from .observations import REQUEST_ANNOTATION
 from .spec import RolloutSpec
-from .status import RolloutStatus
+from .status import Applying, RolloutStatus
 from .tick import Tick
 
 
@@ -19,10 +19,14 @@ def remaining(status: RolloutStatus, now: datetime) -> timedelta | None:
 
 
 def describe(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> None:
-    """The printer columns: `step` ("2/4") and `stepRemaining` ("12m")."""
+    """The printer columns: `step` ("2/4"), `stepRemaining` ("12m") and `verdict`."""
     status.step_count = len(spec.steps)
+    status.verdict = status.analysis.verdict if spec.analysis is not None else "-"
     status.step = f"{status.step_index + 1}/{status.step_count}"
     left = remaining(status, now) if status.phase in ("Progressing", "Paused") else None
+    current = spec.steps[status.step_index]
+    if status.applying is not None and not current.manual:
+        left = current.dwell  # not started yet: all of it is left
     status.step_remaining = format_remaining(left) if left is not None else None
 
 
@@ -32,36 +36,67 @@ def ends_at(t: Tick) -> datetime | None:
     return None if t.step.manual or started is None else started + t.step.dwell
 
 
-def enter(t: Tick, index: int) -> None:
-    before = t.label()
-    status = t.status
-    status.step_index = index
-    status.step_started_at = t.now
-    status.step_approved = False
-    status.step_ends_at = ends_at(t)
+def _new_interval(status: RolloutStatus, now: datetime) -> None:
     # A new weight starts a new analysis interval: one interval never mixes two shares.
-    status.analysis.window_start = t.now
+    status.analysis.window_start = now
     status.analysis.step_canary_requests = 0
-    last = index == len(t.spec.steps) - 1
+
+
+def enter(t: Tick, index: int) -> None:
+    """Decide on a step: its weight is wanted from now, its dwell waits for `confirm`."""
+    status = t.status
+    # Re-entered before its weight showed (the steps changed): the history entry to come
+    # still goes from what the router last applied.
+    before = status.applying.from_ if status.applying is not None else t.label()
+    status.step_index = index
+    status.applying = Applying(since=t.now, from_=before)
+    status.step_started_at = None
+    status.step_ends_at = None
+    status.step_approved = False
+    _new_interval(status, t.now)
+    if status.phase != "Paused":
+        status.phase = "Progressing"
+
+
+def confirm(t: Tick) -> None:
+    """The dwell starts once the router shows the entered step's weight (read back).
+
+    So a kill between the status write and the route write, however long the operator stays
+    down, neither shortens nor skips the step: its dwell, its history entry and its event all
+    begin at the first tick that sees the weight applied.
+    """
+    status, applying = t.status, t.status.applying
+    if applying is None or t.observations.router_weight != weight.desired(t.spec, status):
+        return
+    last = status.step_index == len(t.spec.steps) - 1
+    if last and status.phase == "Paused":
+        return  # Succeeded waits for the resume: a paused rollout does not finish
+    status.applying = None
+    status.step_started_at = t.now
+    # A `skip` while the weight was applying already ended the dwell.
+    status.step_ends_at = status.step_ends_at if status.step_approved else ends_at(t)
+    _new_interval(status, t.now)
+    if status.phase == "Paused":
+        status.paused_at = t.now  # the dwell starts counting when resumed
     if last:
         status.phase = "Succeeded"
-    elif status.phase == "Paused":
-        status.paused_at = t.now  # the new dwell starts counting when resumed
-    else:
-        status.phase = "Progressing"
-    if last:
         status.succeeded_at = t.now
         status.step_ends_at = None
         conditions.set_condition(
             status, PROGRESSING, False, "Succeeded", "all traffic on v2", t.now
         )
-    weight = t.step.weight
-    t.record(before, "Succeeded" if last else "StepStarted", f"step {index + 1}: {weight}% to v2")
+    message = f"step {status.step_index + 1}: {t.step.weight}% to v2"
+    t.record(applying.from_, "Succeeded" if last else "StepStarted", message)
 
 
 def _holding(t: Tick) -> tuple[str, str] | None:
     """Why the current step may not end yet, or None."""
     status, analysis = t.status, t.status.analysis
+    wanted, shown = weight.desired(t.spec, status), t.observations.router_weight
+    if status.applying is not None or shown != wanted:
+        # Also after a restart: the route is made to match the status before a step ends.
+        seen = "unknown" if shown is None else f"{shown}%"
+        return "ApplyingWeight", f"waiting for the router to show {wanted}% to v2 (shows {seen})"
     if t.step.manual and not status.step_approved:
         return "WaitingForApproval", f"annotate {REQUEST_ANNOTATION}=promote to go on"
     left = remaining(status, t.now)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from . import history, notification, weight
+from . import events, history, notification, weight
 from .actions import ORDER, Action, Emit
 from .observations import Observations
 from .spec import RolloutSpec, Step, Transition
@@ -34,6 +34,7 @@ class Tick:
         self, reason: str, message: str, type_: Literal["Normal", "Warning"] = "Normal"
     ) -> None:
         self.actions.append(Emit(type_, reason, message))
+        events.queue(self.status, self.now, type_, reason, message)
 
     def record(
         self,

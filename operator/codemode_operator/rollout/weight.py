@@ -9,7 +9,7 @@ from .status import RolloutStatus
 def desired(spec: RolloutSpec, status: RolloutStatus) -> int:
     if status.phase == "Succeeded":
         return 100
-    if status.phase in ("Progressing", "Paused") and status.step_started_at is not None:
+    if status.phase in ("Progressing", "Paused") and status.step_entered:
         return spec.steps[status.step_index].weight
     return 0
 

@@ -44,8 +44,10 @@ class Operator:
         tick: float = 0.5,
         args: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
+        module: str = "codemode_operator",
     ) -> None:
         self.cp, self.namespace, self.logs, self.tick = cp, namespace, logs, tick
+        self.module = module  # or tests.integration.operator.crashing_operator
         # A chart's flags and a ServiceAccount's kubeconfig instead of the defaults below.
         self.args = list(args) if args is not None else self._default_args()
         self.env = dict(env) if env is not None else cp.env
@@ -64,7 +66,7 @@ class Operator:
             [
                 sys.executable,
                 "-m",
-                "codemode_operator",
+                self.module,
                 *self.args,
                 f"--metrics-port={metrics}",
                 "--metrics-host=127.0.0.1",
@@ -85,6 +87,9 @@ class Operator:
     def kill(self) -> None:
         if self.process is not None:
             self.process.kill()
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.popen.poll() is not None
 
     def stop(self) -> None:
         if self.process is not None:

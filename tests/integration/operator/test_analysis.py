@@ -60,7 +60,10 @@ def test_suspected_regression_holds_the_step_then_it_goes_on(rig: Rig) -> None:
     quiet = {"rps": 200, "errorRate": 0.0, "infraRate": 0.0}  # no evidence but the burst
     rig.exporter.traffic(v1=quiet, v2=quiet)
     rig.start(dwell="10s", hold="20s")
-    step2 = rig.wait("step 2 (25%)", lambda s: s.get("canaryWeight") == 25)
+    # A step's dwell starts once its weight is read back: then it has stepStartedAt/EndsAt.
+    step2 = rig.wait(
+        "step 2 (25%) started", lambda s: s.get("canaryWeight") == 25 and "stepEndsAt" in s
+    )
     # 12 v2 errors and none from v1 at a ~50% share: e ≈ 44, over 2 but short of 105.
     rig.exporter.errors("v2", 12)
     held = rig.wait(
@@ -73,7 +76,9 @@ def test_suspected_regression_holds_the_step_then_it_goes_on(rig: Rig) -> None:
     assert "holding 25% until" in condition(held, "Progressing")["message"]
     events = rig.cp.kubectl("get", "events", "-n", rig.ns, "-o", "jsonpath={.items[*].reason}")
     assert "SuspectedRegression" in events.split()
-    step3 = rig.wait("step 3 after the hold", lambda s: s.get("canaryWeight") == 50)
+    step3 = rig.wait(
+        "step 3 after the hold", lambda s: s.get("canaryWeight") == 50 and "stepStartedAt" in s
+    )
     dwell_end = datetime.fromisoformat(step2["stepEndsAt"])
     # It went on when the hold's 20s were up (e stayed put), not when the dwell ended.
     assert datetime.fromisoformat(step3["stepStartedAt"]) >= dwell_end + timedelta(seconds=19)

@@ -148,7 +148,7 @@ def test_kubectl_get_cmr_columns(
     name, phase, step, weight, left, _age = row.split()
     assert (name, phase, step, weight) == ("mcp", "Progressing", "1/2", "5")
     assert left in ("1h", "59m")  # an hour's dwell has just begun
-    # Events are posted asynchronously by kopf: wait for the step's event to show up.
+    # The step's Event is posted after its weight is read back: wait for it to show up.
     described = wait_for(
         "describe with events",
         lambda: (

@@ -122,7 +122,9 @@ def test_sigkill_mid_step_resumes_same_step_and_deadline(
     _gateway_setup(control_plane, namespace)
     weights = watch("httproute", "mcp", ROUTE_WEIGHTS)
     steps = [
-        {"weight": 5, "pause": {"duration": "12s"}},
+        # Longer than a slow restart can take (under 120s: stepRemaining counts seconds, so a
+        # restarted operator's first tick shows); `skip` ends it once checked.
+        {"weight": 5, "pause": {"duration": "100s"}},
         {"weight": 25, "pause": {"duration": "3s"}},
         {"weight": 100},
     ]
@@ -150,6 +152,9 @@ def test_sigkill_mid_step_resumes_same_step_and_deadline(
         before["stepEndsAt"],
     )
     assert after["attempt"] == before["attempt"]
+    control_plane.kubectl(
+        "annotate", "cmr", "mcp", "-n", namespace, "codemode.io/request=skip", "--overwrite"
+    )
     wait_for("Succeeded", lambda: _phase(control_plane, namespace) == "Succeeded", STEP_TIMEOUT)
     wait_for("last weight seen", lambda: weights.values()[-1:] == ["0 100"], 10)
     assert weights.values() == ["100", "95 5", "75 25", "0 100"]

@@ -61,6 +61,18 @@ INVALID = [
     ("steps.0.pause", {"duration": "-5m"}, "spec.steps[0].pause.duration", "must be a duration"),
     ("steps.0.pause", {"duration": "5m", "untilApproved": True}, "spec.steps[0].pause", "not both"),
     ("progressDeadline", "ten minutes", "spec.progressDeadline", "must be a duration"),
+    # Bounded: an unbounded duration overflowed the operator's clock on every tick.
+    (
+        "steps.0.pause",
+        {"duration": "99999999h"},
+        "spec.steps[0].pause.duration",
+        "at most 99999 per unit",
+    ),
+    ("steps.0.pause", {"duration": "721h"}, "spec.steps[0].pause.duration", "at most 720h"),
+    ("steps.0.pause", {"duration": "99999h"}, "spec.steps[0].pause.duration", "at most 720h"),
+    ("progressDeadline", "30d", "spec.progressDeadline", "must be a duration"),
+    ("progressDeadline", "1000h", "spec.progressDeadline", "at most 720h"),
+    ("steps", [], "spec.steps", "at least 1 item"),
     (
         "canary",
         {"deployment": "mcp-v1", "service": "mcp-v2"},
@@ -124,6 +136,24 @@ INVALID = [
     ),
     (
         "analysis",
+        {"prometheus": {"address": "http://p:9090"}, "interval": "0s"},
+        "spec.analysis.interval",
+        "between 1s and 720h",
+    ),
+    (
+        "analysis",
+        {"prometheus": {"address": "http://p:9090"}, "interval": "1ms"},
+        "spec.analysis.interval",
+        "between 1s and 720h",
+    ),
+    (
+        "analysis",
+        {"prometheus": {"address": "http://p:9090"}, "holdOnSuspicion": {"maxDuration": "800h"}},
+        "spec.analysis.holdOnSuspicion.maxDuration",
+        "at most 720h",
+    ),
+    (
+        "analysis",
         {"prometheus": {"address": "http://p:9090"}, "holdOnSuspicion": {"eValue": 0.5}},
         "spec.analysis.holdOnSuspicion.eValue",
         "greater than or equal to 1",
@@ -155,6 +185,8 @@ def test_invalid_rollout_is_rejected(
     assert "is invalid" in out, out
     assert field in out, out
     assert message in out, out
+    # Only our messages: no CEL evaluation error (e.g. an index out of bounds) leaks through.
+    assert "evaluating rule" not in out and "out of bounds" not in out, out
 
 
 def test_valid_rollout_gets_the_seed_plan_by_default(

@@ -38,6 +38,7 @@ def test_pending_pins_v1_only_and_abort_drops_v2_at_once() -> None:
 def test_v1_drains_at_100_percent_until_it_is_scaled_down() -> None:
     world = World(spec=make_spec(steps=[{"weight": 100}], scaleDownStable={"after": "1h"}))
     world.tick()
+    world.tick()  # 100% read back: Succeeded
     assert world.status.phase == "Succeeded" and world.router_weight == 100
     assert world.router_pins == BOTH  # v1's conversations finish on v1
     world.run(timedelta(minutes=59))

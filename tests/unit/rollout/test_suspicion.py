@@ -22,7 +22,7 @@ def leaning_worse(**hold: object) -> World:
     No errors at 5%; at 25%, v2 has 2 errors a minute against v1's 3 (twice v1's rate):
     +0.26 nats a minute."""
     analysis = {"prometheus": {"address": "http://prometheus:9090"}, "holdOnSuspicion": hold}
-    world = World(spec=make_spec(steps=STEPS, analysis=analysis))
+    world = World(spec=make_spec(steps=STEPS, analysis=analysis)).start()
     world.run(timedelta(minutes=11))
     assert world.status.step == "2/4"
     world.canary_error_rate, world.stable_error_rate = 0.008, 0.004
@@ -80,14 +80,14 @@ def test_the_first_step_holds_only_when_asked(from_step: int, held: bool) -> Non
         spec=make_spec(steps=STEPS, analysis=analysis),
         canary_error_rate=0.02,
         stable_error_rate=0.01,
-    )
+    ).start()
     world.run(timedelta(minutes=11))
     assert world.status.analysis.errors.e_value >= 2
     assert (world.status.step == "1/4") is held
 
 
 def test_a_higher_level_or_no_analysis_means_no_hold() -> None:
-    world = World(spec=make_spec(steps=STEPS, analysis=None))
+    world = World(spec=make_spec(steps=STEPS, analysis=None)).start()
     world.run(timedelta(minutes=21))
     assert world.status.step == "3/4"
     assert suspicion.suspect(MetricAnalysis(log_e_value=0.6), MetricAnalysis(), 2.0) is None

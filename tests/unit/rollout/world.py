@@ -140,6 +140,13 @@ class World:
         self.last_actions = decision.actions
         return decision.actions
 
+    def start(self) -> "World":
+        """Enter the first step and, at the same instant, read its weight back: the dwell
+        starts at `now` (later steps start one tick after their weight is written)."""
+        self.tick()
+        self.tick()
+        return self
+
     def run(self, duration: timedelta, every: timedelta = timedelta(minutes=1)) -> None:
         end = self.now + duration
         while self.now < end:

@@ -1,0 +1,32 @@
+"""The Events outbox: an Event is queued in the same status write as the transition it tells.
+
+Sent only after that write, an Event was lost when the operator died in between. Queued in the
+status, each one is posted after the commit under a name derived from its `seq` (the API server
+refuses a second Event of that name), and removed from the outbox once posted: a restart posts
+what is left, and a post repeated after a crash creates nothing new.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from .status import EventRecord, RolloutStatus
+
+# Undeliverable for long (e.g. no RBAC for events) the outbox must not grow the status without
+# bound: the oldest go first.
+KEEP = 50
+MESSAGE_LIMIT = 1000  # an Event's message is cut at 1024 by kubectl's display conventions
+
+
+def queue(
+    status: RolloutStatus,
+    now: datetime,
+    type_: Literal["Normal", "Warning"],
+    reason: str,
+    message: str,
+) -> None:
+    events = status.events
+    events.queued += 1
+    record = EventRecord(
+        seq=events.queued, time=now, type=type_, reason=reason, message=message[:MESSAGE_LIMIT]
+    )
+    events.outbox = [*events.outbox, record][-KEEP:]

@@ -14,7 +14,7 @@ class Settings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8090, ge=0, le=65535)
-    proxy_url: str = "http://127.0.0.1:8081"
+    proxy_url: str = "http://127.0.0.1:8091"  # mcp_server's api-proxy listener
     pool_size: int = Field(default=4, ge=1, le=256)
     max_queue: int = Field(default=32, ge=0)
     queue_timeout: float = Field(default=30.0, gt=0)

@@ -168,7 +168,8 @@ def test_mcp_flags_config_and_spec_load(tmp_path: Path) -> None:
         ]
     sandbox = parse_settings(_container(pods, "sandbox")["args"])
     assert (sandbox.host, sandbox.port) == ("127.0.0.1", 8090)
-    assert sandbox.proxy_url == "http://127.0.0.1:8080"
+    assert sandbox.proxy_url == "http://127.0.0.1:8091"
+    assert parse_overrides(pods[1]["containers"][0]["args"])["proxy_port"] == 8091
     assert parse_overrides(pods[1]["containers"][0]["args"])["sandbox_url"] == (
         "http://127.0.0.1:8090"
     )

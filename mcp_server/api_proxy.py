@@ -45,6 +45,10 @@ class Grant:
     max_polls: int = 0
     calls: int = 0
     polls: int = 0
+    # What the proxy itself saw fail: the only evidence an execution's infra or api error is
+    # real (the code inside the sandbox can claim anything).
+    infra_failures: int = 0
+    api_failures: int = 0
     # per read (operation and arguments): when it may next be answered
     next_read: dict[str, float] = field(default_factory=dict, repr=False)
 
@@ -180,8 +184,11 @@ class ApiProxy:
             operation = self._backend.operation(payload["operationId"])
             answer = await self._backend.call(operation, params, grant.credentials, "execute")
         except ToolError as failed:
+            if failed.kind is ErrorKind.INFRA:
+                grant.infra_failures += 1
             return JSONResponse({"error": failed.as_dict()})
         if answer.status >= 400:
+            grant.api_failures += 1
             return JSONResponse(
                 {
                     "status": answer.status,

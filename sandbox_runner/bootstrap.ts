@@ -73,6 +73,13 @@ function proxyError(message: string): Error {
   return brand(error, "infra");
 }
 
+// The call itself was wrong (unknown operation or parameter, bad arguments, too large a body).
+function callError(message: string): Error {
+  const error = new Error(message);
+  error.name = "ApiCallError";
+  return brand(error, "user");
+}
+
 function callLimitError(limit: number, message?: string): Error {
   const error = new Error(message ?? `this execution may make at most ${limit} API calls`);
   error.name = "ApiCallLimitError";
@@ -134,8 +141,19 @@ async function main(): Promise<void> {
       }
       throw callLimitError(job.maxApiCalls, typeof said === "string" ? said : undefined);
     }
+    // A token this execution was given and the proxy does not know: ours to fix.
     if (response.status === 401) throw proxyError("api-proxy rejected the capability token");
-    if (!response.ok) throw proxyError(`api-proxy answered HTTP ${response.status}`);
+    if (response.status >= 500) throw proxyError(`api-proxy answered HTTP ${response.status}`);
+    if (!response.ok) {
+      // 400, 413: what the proxy said is about this call.
+      let said: unknown;
+      try {
+        said = parse(await response.text())?.error?.message;
+      } catch {
+        said = undefined;
+      }
+      throw callError(typeof said === "string" ? said : `api-proxy answered HTTP ${response.status}`);
+    }
     let answer: { status?: number; body?: unknown; error?: { kind?: string; message?: string } };
     try {
       answer = parse(await response.text());
@@ -146,6 +164,7 @@ async function main(): Promise<void> {
       const message = answer.error.message ?? `${operationId} failed with ${answer.status}`;
       throw brand(new ApiError(message, answer.status ?? 0, operationId, answer.body), "api");
     }
+    if (answer.error?.kind === "user") throw callError(answer.error.message ?? "invalid call");
     if (answer.error) throw proxyError(answer.error.message ?? "backend failure");
     return answer.body;
   };

@@ -17,7 +17,7 @@ class Outcome:
 
 
 def _error(kind: str, name: str, message: str) -> dict[str, Any]:
-    return {"kind": kind, "name": name, "message": message}
+    return {"kind": kind, "name": name, "message": message, "origin": "runner"}
 
 
 def _runner_error(run: RawRun, timeout: float, max_heap_mb: int, max_rss_mb: int) -> dict[str, Any]:
@@ -54,7 +54,13 @@ def to_outcome(run: RawRun, timeout: float, max_heap_mb: int, max_rss_mb: int) -
     if body["ok"]:
         body["result"] = frame.get("result")
         return Outcome(body, None)
-    error = frame.get("error") or _runner_error(run, timeout, max_heap_mb, max_rss_mb)
+    error = frame.get("error")
+    if error:
+        # Reported from inside the isolate, where the code runs: the MCP server believes its
+        # infra or api kind only when its api-proxy saw that failure.
+        error = {**error, "origin": "isolate"}
+    else:
+        error = _runner_error(run, timeout, max_heap_mb, max_rss_mb)
     if error.get("kind") not in ERROR_KINDS:
         error["kind"] = "user"
     body["error"] = error

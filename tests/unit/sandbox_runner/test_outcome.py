@@ -30,7 +30,7 @@ def test_error_reported_by_the_shim_is_kept() -> None:
     error = {"kind": "api", "name": "ApiError", "message": "m", "status": 404, "operationId": "x"}
     body, kind = _outcome(RawRun(Ending.RESULT, frame={"ok": False, "error": dict(error)}))
     assert kind == "api"
-    assert body["error"] == error
+    assert body["error"] == {**error, "origin": "isolate"}  # the MCP server checks what it claims
 
 
 def test_unknown_kind_from_the_isolate_becomes_user() -> None:
@@ -65,4 +65,9 @@ def test_timeout_message_names_the_limit() -> None:
 def test_infra_outcome() -> None:
     outcome = infra_outcome("RunnerError", "boom")
     assert outcome.error_kind == "infra"
-    assert outcome.body["error"] == {"kind": "infra", "name": "RunnerError", "message": "boom"}
+    assert outcome.body["error"] == {
+        "kind": "infra",
+        "name": "RunnerError",
+        "message": "boom",
+        "origin": "runner",
+    }

@@ -18,15 +18,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import deno
 
-from sandbox_runner.limits import apply_cpu_backstop, apply_process_limits, rss_bytes
+from sandbox_runner.frames import FrameError, LogFrame, ResultFrame, parse_frame
+from sandbox_runner.limits import apply_cpu_backstop, apply_process_limits, is_stopped, rss_bytes
 
 _READY = b"@@READY"
 _STDERR_TAIL = 8192
-_MEMORY_POLL_SECONDS = 0.05
+_WATCH_POLL_SECONDS = 0.05
 _EXIT_GRACE_SECONDS = 2.0
 _HEAP_MARKERS = ("heap limit", "heap out of memory", "out of memory")
 _STALL_MARKER = "promise never resolved"  # Deno's exit when nothing is left to run
@@ -43,6 +43,8 @@ class Ending(enum.Enum):
     MEMORY = "memory"  # resident memory over the cap (e.g. large ArrayBuffers)
     HEAP = "heap"  # V8 aborted at --max-old-space-size
     STALLED = "stalled"  # awaited a promise that nothing can settle any more
+    BROKEN_FRAME = "broken_frame"  # wrote a frame the shim never writes: the code broke it
+    STOPPED = "stopped"  # stopped itself (SIGSTOP): it would hold its pool slot doing nothing
     EXITED = "exited"  # the process ended without a result
 
 
@@ -73,8 +75,9 @@ class Job:
 @dataclass
 class RawRun:
     ending: Ending
-    frame: dict[str, Any] | None = None
+    frame: ResultFrame | None = None
     logs: list[str] = field(default_factory=list)
+    broken: str = ""  # what was wrong with the frame, for BROKEN_FRAME
     returncode: int | None = None
     stderr: str = ""
     duration: float = 0.0
@@ -256,7 +259,7 @@ class Isolate:
 
     async def _await_ending(self, nonce: str, run: RawRun, deadline: float) -> Ending:
         reader = asyncio.create_task(self._read_frames(nonce, run))
-        watchdog = asyncio.create_task(self._watch_memory())
+        watchdog = asyncio.create_task(self._watch())
         try:
             done, _ = await asyncio.wait(
                 {reader, watchdog},
@@ -272,7 +275,7 @@ class Isolate:
             if ending is Ending.EXITED:
                 await self._wait_exit()
             return ending
-        return Ending.MEMORY if watchdog in done else Ending.TIMEOUT
+        return watchdog.result() if watchdog in done else Ending.TIMEOUT
 
     async def _read_frames(self, nonce: str, run: RawRun) -> Ending:
         stdout = self._process.stdout
@@ -291,20 +294,27 @@ class Isolate:
             for line in lines:
                 if not line.startswith(prefix):
                     continue
-                frame = json.loads(line[len(prefix) :])
-                if frame.get("t") == "log":
-                    run.logs.append(str(frame.get("line", "")))
-                elif frame.get("t") == "result":
+                try:
+                    frame = parse_frame(line[len(prefix) :])
+                except FrameError as error:
+                    run.broken = str(error)
+                    return Ending.BROKEN_FRAME
+                if isinstance(frame, LogFrame):
+                    run.logs.append(frame.line)
+                else:
                     run.frame = frame
                     return Ending.RESULT
         return Ending.EXITED
 
-    async def _watch_memory(self) -> None:
-        """Returns once resident memory passes the cap: the heap flag misses ArrayBuffers."""
+    async def _watch(self) -> Ending:
+        """Returns once resident memory passes the cap (the heap flag misses ArrayBuffers), or
+        the process is stopped (a stopped process would keep its pool slot until its deadline)."""
         while True:
             if rss_bytes(self.pid) > self._config.max_rss_bytes:
-                return
-            await asyncio.sleep(_MEMORY_POLL_SECONDS)
+                return Ending.MEMORY
+            if is_stopped(self.pid):
+                return Ending.STOPPED
+            await asyncio.sleep(_WATCH_POLL_SECONDS)
 
     async def _wait_exit(self) -> None:
         """Stdout closed: give the process a moment to report how it ended (e.g. heap abort)."""

@@ -43,3 +43,13 @@ def rss_bytes(pid: int) -> int:
             return int(statm.read().split()[1]) * _PAGE
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return 0
+
+
+def is_stopped(pid: int) -> bool:
+    """Stopped by a signal or traced (state T or t in /proc/<pid>/stat); False once gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state in (b"T", b"t")

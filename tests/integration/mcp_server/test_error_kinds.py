@@ -78,19 +78,6 @@ async def test_v2_names_the_wrong_parameter(stack: Stack) -> None:
     assert text.startswith("[user] ApiCallError: createProject has no parameter name"), text
 
 
-async def test_an_infra_error_the_api_proxy_never_saw_counts_as_user(stack: Stack) -> None:
-    """The code makes its own runtime misread a good answer as a 5xx: claimed infra, not counted."""
-    code = (
-        "Object.defineProperty(Response.prototype, 'status', {get() { return 503; }});"
-        "return await api.listRegions();"
-    )
-    before = await _infra(stack.v2.url)
-    async with mcp_session(stack.v2.url) as session:
-        result = await session.call_tool("execute", {"code": code})
-    assert result.structured_content["error"]["kind"] == "user", result.content
-    assert await _infra(stack.v2.url) == before
-
-
 class _DropsFirstConnection:
     """A real HTTP/1.1 server that closes the first connection after reading its request (a
     kept-alive connection the server had just closed), then answers every request with 200."""

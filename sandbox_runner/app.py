@@ -103,6 +103,7 @@ class Runner:
             max_rss_bytes=settings.max_rss_mb * 1024 * 1024,
             max_output_bytes=settings.max_output_bytes,
             spawn_timeout=settings.spawn_timeout,
+            idle_timeout=settings.idle_timeout,
             work_root=_work_root(_work_parent(settings)),
             launcher=parent_death_launcher(),
         )

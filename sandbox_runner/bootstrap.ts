@@ -62,6 +62,7 @@ const max = Math.max;
 const RealPromise = Promise;
 // Where the model's code is: its module wraps it in one line (`export default async function`).
 const WRAPPER_LINES = 1;
+const ANNOUNCED_SLEEP_MS = 1000;
 const LOCATION = /^(\d+):(\d+)/;
 // What the shim itself threw: its kind, and for ApiError its status and operation.
 type Brand = { kind: ErrorKind; status?: number; operationId?: string };
@@ -313,9 +314,13 @@ async function main(): Promise<void> {
     const api = typeof factory === "function" ? factory(call) : new Proxy({}, { get: operation });
     defineProperty(globalThis, "ApiError", bare({ value: ApiError }));
     // Waiting is free: `await sleep(2000)` between polls (repeated reads are not API calls).
+    // A long sleep is announced so that the runner's idle watchdog knows the wait is meant.
     defineProperty(globalThis, "sleep", bare({
-      value: (ms: number): Promise<void> =>
-        new RealPromise((resolve) => apply(realSetTimeout, globalThis, [resolve, max(0, toNumber(ms) || 0)])),
+      value: (ms: number): Promise<void> => {
+        const wait = max(0, toNumber(ms) || 0);
+        if (wait >= ANNOUNCED_SLEEP_MS) frame({ t: "wait", ms: wait });
+        return new RealPromise((resolve) => apply(realSetTimeout, globalThis, [resolve, wait]));
+      },
     }));
     Deno.exit = () => {
       throw new Error("Deno.exit is not available in the sandbox");

@@ -28,6 +28,13 @@ class LogFrame(_Frame):
     line: str
 
 
+class WaitFrame(_Frame):
+    """The code sleeps this long (sleep()): idle on purpose, not stuck."""
+
+    t: Literal["wait"]
+    ms: float = Field(ge=0, le=86_400_000)
+
+
 class ReportedError(_Frame):
     kind: Literal["user", "api", "infra"]  # "timeout" is the runner's to say
     name: str = Field(max_length=200)
@@ -50,8 +57,8 @@ class ResultFrame(_Frame):
         return self
 
 
-Frame = Annotated[LogFrame | ResultFrame, Field(discriminator="t")]
-_FRAME: TypeAdapter[LogFrame | ResultFrame] = TypeAdapter(Frame)
+Frame = Annotated[LogFrame | WaitFrame | ResultFrame, Field(discriminator="t")]
+_FRAME: TypeAdapter[LogFrame | WaitFrame | ResultFrame] = TypeAdapter(Frame)
 
 
 def encodable(value: Any) -> Any:
@@ -69,7 +76,7 @@ def encodable(value: Any) -> Any:
     return value
 
 
-def parse_frame(raw: bytes) -> LogFrame | ResultFrame:
+def parse_frame(raw: bytes) -> LogFrame | WaitFrame | ResultFrame:
     try:
         return _FRAME.validate_python(encodable(json.loads(raw)))
     except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError

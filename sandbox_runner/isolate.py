@@ -21,8 +21,14 @@ from pathlib import Path
 
 import deno
 
-from sandbox_runner.frames import FrameError, LogFrame, ResultFrame, parse_frame
-from sandbox_runner.limits import apply_cpu_backstop, apply_process_limits, is_stopped, rss_bytes
+from sandbox_runner.frames import FrameError, LogFrame, ResultFrame, WaitFrame, parse_frame
+from sandbox_runner.limits import (
+    apply_cpu_backstop,
+    apply_process_limits,
+    cpu_ticks,
+    is_stopped,
+    rss_bytes,
+)
 
 _READY = b"@@READY"
 _STDERR_TAIL = 8192
@@ -45,6 +51,7 @@ class Ending(enum.Enum):
     STALLED = "stalled"  # awaited a promise that nothing can settle any more
     BROKEN_FRAME = "broken_frame"  # wrote a frame the shim never writes: the code broke it
     STOPPED = "stopped"  # stopped itself (SIGSTOP): it would hold its pool slot doing nothing
+    IDLE = "idle"  # used no CPU for idle_timeout without a declared wait
     EXITED = "exited"  # the process ended without a result
 
 
@@ -59,6 +66,7 @@ class IsolateConfig:
     max_output_bytes: int
     spawn_timeout: float
     work_root: Path
+    idle_timeout: float = 120.0
     launcher: tuple[str, ...] = ()  # prefix of the command line, see parent_death_launcher()
 
 
@@ -153,6 +161,7 @@ class Isolate:
         self._stderr = bytearray()
         self._stderr_task = asyncio.create_task(self._drain_stderr())
         self._killed = False
+        self._waiting_until = 0.0  # monotonic end of the longest sleep() the shim announced
 
     @classmethod
     async def spawn(cls, config: IsolateConfig) -> Isolate:
@@ -301,19 +310,29 @@ class Isolate:
                     return Ending.BROKEN_FRAME
                 if isinstance(frame, LogFrame):
                     run.logs.append(frame.line)
+                elif isinstance(frame, WaitFrame):
+                    until = time.monotonic() + frame.ms / 1000
+                    self._waiting_until = max(self._waiting_until, until)
                 else:
                     run.frame = frame
                     return Ending.RESULT
         return Ending.EXITED
 
     async def _watch(self) -> Ending:
-        """Returns once resident memory passes the cap (the heap flag misses ArrayBuffers), or
-        the process is stopped (a stopped process would keep its pool slot until its deadline)."""
+        """Returns once resident memory passes the cap (the heap flag misses ArrayBuffers), the
+        process is stopped, or it is idle: a stopped or idle process would keep its pool slot
+        until its deadline, doing nothing."""
+        ticks, active = cpu_ticks(self.pid), time.monotonic()
         while True:
             if rss_bytes(self.pid) > self._config.max_rss_bytes:
                 return Ending.MEMORY
             if is_stopped(self.pid):
                 return Ending.STOPPED
+            now, used = time.monotonic(), cpu_ticks(self.pid)
+            if used != ticks or now < self._waiting_until:
+                ticks, active = used, now
+            elif now - active > self._config.idle_timeout:
+                return Ending.IDLE
             await asyncio.sleep(_WATCH_POLL_SECONDS)
 
     async def _wait_exit(self) -> None:

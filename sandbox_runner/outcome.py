@@ -36,6 +36,12 @@ def _runner_error(run: RawRun, timeout: float, max_heap_mb: int, max_rss_mb: int
         case Ending.STOPPED:
             message = "the code stopped its own process (SIGSTOP); it was ended, not waited for"
             return _error("user", "ProcessStopped", message)
+        case Ending.IDLE:
+            message = (
+                "the code used no CPU for a long time while waiting on nothing that could end "
+                "(not in sleep() or an API call); it was ended to free its slot"
+            )
+            return _error("user", "IdleError", message)
         case Ending.BROKEN_FRAME:
             message = (
                 f"the code broke the sandbox's runtime (its report was unreadable: {run.broken})"

@@ -167,7 +167,8 @@ class ApiProxy:
             return _refusal(400, ErrorKind.USER, "body must be JSON")
         if not isinstance(payload, dict) or not isinstance(payload.get("operationId"), str):
             return _refusal(400, ErrorKind.USER, "body needs a string field 'operationId'")
-        params = payload.get("params") or {}
+        params = payload.get("params")
+        params = {} if params is None else params
         if not isinstance(params, dict):
             return _refusal(400, ErrorKind.USER, "'params' must be an object")
         known = self._backend.spec.operation(payload["operationId"])

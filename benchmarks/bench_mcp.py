@@ -88,12 +88,12 @@ async def bench_type_check(rounds: int) -> list[str]:
 
 
 async def bench_servers(rounds: int, workdir: Path) -> list[str]:
-    mcp_port = free_port()
-    runner = runner_process(workdir, "runner", mcp_port)
+    proxy_port = free_port()  # the v2 server's api-proxy, where the runner's isolates call
+    runner = runner_process(workdir, "runner", proxy_port)
     started: list[Server] = [runner.start(seconds=60)]
     try:
         config = write_config(workdir / "cfg", SAMPLE_SPEC, backendUrl="http://127.0.0.1:9")
-        server = mcp_server_process(workdir, "mcp", "v2", config, runner.url, mcp_port)
+        server = mcp_server_process(workdir, "mcp", "v2", config, runner.url, proxy_port)
         started.append(server.start())
         async with mcp_session(server.url) as session, httpx.AsyncClient(timeout=60) as http:
 

@@ -1,7 +1,9 @@
 """Sandbox runner latency: cold (a Deno process per execution) vs warm (the pool), on loopback.
 
-Run: .venv/bin/python benchmarks/bench_sandbox.py [--runs 200] [--pool-size 4]
+Run: .venv/bin/python benchmarks/bench_sandbox.py [--runs 200] [--pool-size 4] [--burst 50]
 Prints p50/p95 in milliseconds. Not a test: figures depend on the machine's load.
+`--burst N` instead sends N trivial executions at once to a runner with its default settings and
+prints how many failed (503 Busy or anything but a result) with the p50/p95 of all N.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -57,39 +61,61 @@ async def _cold(runs: int, work_root: Path) -> list[float]:
     return samples
 
 
-def _warm(runs: int, pool_size: int, interval: float) -> list[float]:
-    """End-to-end HTTP executions against a running runner, one every `interval` seconds."""
+@contextmanager
+def _runner(*flags: str) -> Iterator[str]:
+    """A runner subprocess (its defaults but `flags`), yielded as its URL once its pool is up."""
     port = free_port()
-    command = [sys.executable, "-m", "sandbox_runner", "--port", str(port)]
-    flags = ["--proxy-url", PROXY, "--pool-size", str(pool_size)]
+    command = [sys.executable, "-m", "sandbox_runner", "--port", str(port), "--proxy-url", PROXY]
     runner = subprocess.Popen([*command, *flags])
     url = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("runner did not start")
-                time.sleep(0.05)
-            time.sleep(1)  # let the whole pool finish starting
-            samples = []
-            for i in range(runs + 10):
-                started = time.perf_counter()
-                answer = client.post("/v1/executions", json={"code": TRIVIAL}).json()
-                elapsed = time.perf_counter() - started
-                assert answer["ok"], answer
-                if i >= 10:  # warm-up
-                    samples.append(elapsed)
-                time.sleep(max(0.0, interval - elapsed))
-            return samples
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("runner did not start")
+            time.sleep(0.05)
+        time.sleep(1)  # let the whole pool finish starting
+        yield url
     finally:
         runner.terminate()
         runner.wait(timeout=15)
+
+
+async def _burst(url: str, n: int) -> tuple[int, list[float]]:
+    """`n` executions sent at once; (failed, durations)."""
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+
+        async def one() -> tuple[bool, float]:
+            started = time.perf_counter()
+            response = await client.post("/v1/executions", json={"code": TRIVIAL})
+            ok = response.status_code == 200 and response.json().get("ok") is True
+            return ok, time.perf_counter() - started
+
+        answers = await asyncio.gather(*(one() for _ in range(n)))
+    return sum(not ok for ok, _ in answers), [seconds for _, seconds in answers]
+
+
+def _warm(runs: int, pool_size: int, interval: float) -> list[float]:
+    """End-to-end HTTP executions against a running runner, one every `interval` seconds."""
+    with (
+        _runner("--pool-size", str(pool_size)) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        samples = []
+        for i in range(runs + 10):
+            started = time.perf_counter()
+            answer = client.post("/v1/executions", json={"code": TRIVIAL}).json()
+            elapsed = time.perf_counter() - started
+            assert answer["ok"], answer
+            if i >= 10:  # warm-up
+                samples.append(elapsed)
+            time.sleep(max(0.0, interval - elapsed))
+        return samples
 
 
 def main() -> None:
@@ -97,7 +123,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--cold-runs", type=int, default=40)
     parser.add_argument("--pool-size", type=int, default=4)
+    parser.add_argument("--burst", type=int, default=0, help="N concurrent runs, default settings")
     args = parser.parse_args()
+    if args.burst:
+        with _runner() as url:
+            failed, seconds = asyncio.run(_burst(url, args.burst))
+        print(f"burst {args.burst} at once (defaults): failed {failed}  {_percentiles(seconds)}")
+        return
     work_root = Path(tempfile.mkdtemp(dir=SHM if os.path.isdir(SHM) else None))
     cold = asyncio.run(_cold(args.cold_runs, work_root))
     shutil.rmtree(work_root, ignore_errors=True)

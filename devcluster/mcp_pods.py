@@ -23,7 +23,7 @@ from devcluster.pod_network import Pod, PodNetwork
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "mcp_server" / "sample_backend" / "openapi.json"
 # The ports inside each pod, as its containers would have them.
-MCP_PORT, RUNNER_PORT, BACKEND_PORT = 8000, 8001, 8081
+MCP_PORT, RUNNER_PORT, PROXY_PORT, BACKEND_PORT = 8000, 8001, 8002, 8081
 START_TIMEOUT = 90.0
 
 
@@ -92,12 +92,15 @@ def start(
                     "sandbox_runner",
                     "--host=127.0.0.1",
                     f"--port={RUNNER_PORT}",
-                    f"--proxy-url=http://127.0.0.1:{MCP_PORT}",
+                    f"--proxy-url=http://127.0.0.1:{PROXY_PORT}",
                     "--pool-size=1",
                 ),
                 cwd=REPO,
             )
-            sandbox = [f"--sandbox-url=http://127.0.0.1:{RUNNER_PORT}"]
+            sandbox = [
+                f"--sandbox-url=http://127.0.0.1:{RUNNER_PORT}",
+                f"--proxy-port={PROXY_PORT}",
+            ]
         mcp = ["mcp_server", f"--mode={name}", f"--config-dir={folder}", "--host=0.0.0.0"]
         pod.run("mcp", _python(*mcp, f"--port={MCP_PORT}", *sandbox), cwd=REPO)
         version.pods.append(pod)

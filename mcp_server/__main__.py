@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from mcp_server.app import create_app
+from mcp_server.listeners import bind
 from mcp_server.openapi.loading import SpecError
 from mcp_server.settings import Settings
 
@@ -23,7 +24,9 @@ _FLAGS: dict[str, tuple[Any, str]] = {
     "spec_file": (str, "spec file name inside the config folder"),
     "backend_url": (str, "backend base URL (default: the spec's first server)"),
     "host": (str, "bind address"),
-    "port": (int, "port of MCP, api-proxy, health and metrics"),
+    "port": (int, "port of MCP, health and metrics"),
+    "proxy_host": (str, "bind address of the api-proxy (the sandbox's only way out)"),
+    "proxy_port": (int, "port of the api-proxy, which serves nothing else"),
     "sandbox_url": (str, "sandbox runner base URL"),
     "soft_wait_seconds": (float, "execute waits this long before answering with a job"),
     "execution_timeout_seconds": (float, "wall-timeout of one execution"),
@@ -62,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     except (SpecError, ValueError) as exc:
         print(f"codemode-mcp: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # uvicorn says which address is taken and exits when one cannot be bound.
+    sockets = [bind(settings.host, settings.port)]
+    if settings.mode == "v2":  # only Code Mode has a sandbox calling back
+        sockets.append(bind(settings.proxy_host, settings.proxy_port))
+    uvicorn.Server(uvicorn.Config(app, log_level="info")).run(sockets=sockets)
     return 0
 
 

@@ -45,6 +45,10 @@ class Grant:
     max_polls: int = 0
     calls: int = 0
     polls: int = 0
+    # What the proxy itself saw fail: the only evidence an execution's infra or api error is
+    # real (the code inside the sandbox can claim anything).
+    infra_failures: int = 0
+    api_failures: int = 0
     # per read (operation and arguments): when it may next be answered
     next_read: dict[str, float] = field(default_factory=dict, repr=False)
 
@@ -71,18 +75,23 @@ class CapabilityTokens:
     def revoke(self, token: str) -> None:
         self._grants.pop(token, None)
 
+    def check(self, token: str) -> Grant:
+        """The live grant of `token`, or Refused: checked before anything of the call is read."""
+        grant = self._grants.get(token)
+        if grant is None:
+            raise Refused(401, ErrorKind.USER, "unknown or finished execution token")
+        if time.monotonic() >= grant.deadline:
+            raise Refused(401, ErrorKind.TIMEOUT, "the execution's wall-timeout has passed")
+        return grant
+
     def admit(self, token: str, read: str | None = None) -> tuple[Grant, float]:
         """Count one call against the grant, or raise Refused saying why not.
 
         `read` names a read (operation and arguments); a repeated one is a poll. Returns the
         grant and how long to wait before answering (pacing polls).
         """
-        grant = self._grants.get(token)
-        if grant is None:
-            raise Refused(401, ErrorKind.USER, "unknown or finished execution token")
+        grant = self.check(token)
         now = time.monotonic()
-        if now >= grant.deadline:
-            raise Refused(401, ErrorKind.TIMEOUT, "the execution's wall-timeout has passed")
         if read is not None and read in grant.next_read:
             if grant.polls >= grant.max_polls:
                 raise Refused(
@@ -120,22 +129,46 @@ def _refusal(status: int, kind: ErrorKind, message: str) -> JSONResponse:
     return JSONResponse({"error": {"kind": kind.value, "message": message}}, status_code=status)
 
 
+async def _capped_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is larger than `limit`: refused on its Content-Length before a
+    byte is read, and while streaming when it has none (or lies)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 class ApiProxy:
-    def __init__(self, backend: Backend, tokens: CapabilityTokens) -> None:
+    def __init__(self, backend: Backend, tokens: CapabilityTokens, max_body_bytes: int) -> None:
         self._backend = backend
         self._tokens = tokens
+        self._max_body_bytes = max_body_bytes
 
     async def handle_call(self, request: Request) -> JSONResponse:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return _refusal(401, ErrorKind.USER, "missing capability token")
         try:
-            payload: Any = await request.json()
+            self._tokens.check(token)
+        except Refused as refused:
+            return _refusal(refused.http_status, refused.kind, refused.message)
+        body = await _capped_body(request, self._max_body_bytes)
+        if body is None:
+            message = f"a call's body may be at most {self._max_body_bytes} bytes"
+            return _refusal(413, ErrorKind.USER, message)
+        try:
+            payload: Any = json.loads(body)
         except ValueError:
             return _refusal(400, ErrorKind.USER, "body must be JSON")
         if not isinstance(payload, dict) or not isinstance(payload.get("operationId"), str):
             return _refusal(400, ErrorKind.USER, "body needs a string field 'operationId'")
-        params = payload.get("params") or {}
+        params = payload.get("params")
+        params = {} if params is None else params
         if not isinstance(params, dict):
             return _refusal(400, ErrorKind.USER, "'params' must be an object")
         known = self._backend.spec.operation(payload["operationId"])
@@ -152,8 +185,11 @@ class ApiProxy:
             operation = self._backend.operation(payload["operationId"])
             answer = await self._backend.call(operation, params, grant.credentials, "execute")
         except ToolError as failed:
+            if failed.kind is ErrorKind.INFRA:
+                grant.infra_failures += 1
             return JSONResponse({"error": failed.as_dict()})
         if answer.status >= 400:
+            grant.api_failures += 1
             return JSONResponse(
                 {
                     "status": answer.status,

@@ -1,4 +1,5 @@
-"""The process: MCP over Streamable HTTP, the api-proxy, health and metrics on one Starlette app."""
+"""The process: MCP over Streamable HTTP, health and metrics on the public listener; the
+api-proxy alone on its own (mcp_server/listeners.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from starlette.routing import Route
 from mcp_server.api_proxy import ApiProxy, CapabilityTokens
 from mcp_server.backend import Backend
 from mcp_server.jobstore import job_store
+from mcp_server.listeners import Listeners
 from mcp_server.mcp_tools import ToolDispatcher
 from mcp_server.metrics import Metrics
 from mcp_server.openapi.loading import ApiSpec, load_spec
@@ -70,7 +72,7 @@ def _type_checker(settings: Settings, spec: ApiSpec) -> TypeChecker | None:
     return TypeChecker(declarations(spec), tsc)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings) -> Listeners:
     """Build the app; raises SpecError when the mounted spec cannot be served."""
     spec = load_spec(settings.spec_path, settings.backend_url)
     metrics = Metrics(settings.mode)
@@ -102,7 +104,7 @@ def create_app(settings: Settings) -> Starlette:
             allowed_origins=settings.allowed_origins,
         ),
     )
-    proxy = ApiProxy(backend, tokens)
+    proxy = ApiProxy(backend, tokens, settings.max_proxy_body_bytes)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -133,7 +135,7 @@ def create_app(settings: Settings) -> Starlette:
                 await backend_client.aclose()
                 await runner_client.aclose()
 
-    app = Starlette(
+    public = Starlette(
         routes=[
             Route(
                 "/mcp",
@@ -144,8 +146,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
-            Route("/proxy/v1/call", proxy.handle_call, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
-    return app
+    proxy_app = Starlette(routes=[Route("/proxy/v1/call", proxy.handle_call, methods=["POST"])])
+    return Listeners(public, proxy_app, settings.proxy_port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +50,9 @@ class SandboxRunner:
         try:
             response = await self._client.post(
                 f"{self._base_url}/v1/executions",
-                json=execution.payload(),
+                # ASCII-escaped: code may hold a lone surrogate, which UTF-8 cannot encode.
+                content=json.dumps(execution.payload()).encode("ascii"),
+                headers={"content-type": "application/json"},
                 timeout=execution.timeout_seconds + _ANSWER_MARGIN_SECONDS,
             )
         except httpx.HTTPError as exc:

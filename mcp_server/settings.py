@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic.alias_generators import to_camel
 
 from mcp_server.openapi.loading import find_spec
@@ -23,7 +23,9 @@ class Settings(BaseModel):
     spec_file: str | None = Field(None, description="spec file name in config_dir (autodetected)")
     backend_url: str | None = Field(None, description="overrides the spec's first server URL")
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = Field(8080, ge=1, le=65535)
+    proxy_host: str = Field("127.0.0.1", description="the api-proxy's listener: the sandbox's only")
+    proxy_port: int = Field(8091, ge=1, le=65535)
     sandbox_url: str = "http://127.0.0.1:8090"
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1:*", "localhost:*"])
     allowed_origins: list[str] = Field(default_factory=list)
@@ -45,12 +47,19 @@ class Settings(BaseModel):
     session_key: SecretStr | None = Field(
         None, description="HMAC key of session ids, version cookies and job ids (per Deployment)"
     )
+    max_proxy_body_bytes: int = Field(1_000_000, description="largest api-proxy call body")
     max_result_bytes: int = 64_000
     max_log_bytes: int = 16_000
     search_limit: int = 5
     type_check: bool = Field(False, description="tsc-check the code before it runs (slow)")
     tsc_path: str | None = Field(None, description="TypeScript's tsc (default: on PATH)")
     backend_timeout_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _listeners_apart(self) -> Settings:
+        if self.proxy_port == self.port:
+            raise ValueError(f"proxyPort and port must differ (both {self.port})")
+        return self
 
     @property
     def spec_path(self) -> Path:

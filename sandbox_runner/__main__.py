@@ -30,6 +30,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--max-api-calls", type=int, default=defaults.default_max_api_calls)
     parser.add_argument("--max-request-bytes", type=int, default=defaults.max_request_bytes)
     parser.add_argument("--spawn-timeout", type=float, default=defaults.spawn_timeout)
+    parser.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout)
     parser.add_argument("--shutdown-grace", type=float, default=defaults.shutdown_grace)
     parser.add_argument("--deno-path", default=None, help="default: the deno from PyPI")
     parser.add_argument("--work-dir", default=None, help="default: /dev/shm, else the temp dir")

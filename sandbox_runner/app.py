@@ -39,9 +39,16 @@ _SHM = "/dev/shm"
 _WORK_PREFIX = "sandbox-runner-"
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON escaped to ASCII: any string the code produced serialises (belt to frames.py)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode("ascii")
+
+
 def _problem(status: int, message: str, name: str = "BadRequest") -> JSONResponse:
     kind = "infra" if status >= 500 else "request"
-    return JSONResponse({"error": {"kind": kind, "name": name, "message": message}}, status)
+    return AsciiJSONResponse({"error": {"kind": kind, "name": name, "message": message}}, status)
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
@@ -96,6 +103,7 @@ class Runner:
             max_rss_bytes=settings.max_rss_mb * 1024 * 1024,
             max_output_bytes=settings.max_output_bytes,
             spawn_timeout=settings.spawn_timeout,
+            idle_timeout=settings.idle_timeout,
             work_root=_work_root(_work_parent(settings)),
             launcher=parent_death_launcher(),
         )
@@ -160,7 +168,7 @@ class Runner:
                 run, job.timeout, self.settings.max_heap_mb, self.settings.max_rss_mb
             )
         self.metrics.record(outcome.error_kind, time.monotonic() - started)
-        return JSONResponse(outcome.body)
+        return AsciiJSONResponse(outcome.body)
 
     async def health(self, _request: Request) -> Response:
         healthy = self.pool.healthy

@@ -5,6 +5,14 @@
 // "<nonce> <json>" where the nonce comes from the job, so text the code writes to stdout
 // directly can never pass for a frame.
 //
+// Written against intrinsics captured before the code runs: the code may replace any global or
+// prototype method (JSON.stringify, Uint8Array.prototype.subarray, Object.prototype getters,
+// Response.prototype.status...), and nothing the shim does afterwards looks one up. Frames are
+// built by concatenating JSON-encoded primitives, fetch options are null-prototype objects, so
+// the frame nonce and the capability token never pass through the code's hands. The runner still
+// validates every frame, and the MCP server believes an infra or api kind only when its
+// api-proxy saw that failure: this file is hardening, not the trust boundary.
+//
 // Nothing here may import a string-literal specifier: Deno loads the main module's statically
 // visible imports without a permission check, which would let later dynamic imports of those
 // files bypass --deny-read.
@@ -34,24 +42,71 @@ const encode = TextEncoder.prototype.encode;
 const apply = Reflect.apply;
 const realSetTimeout = globalThis.setTimeout;
 const split = String.prototype.split;
+const sliceString = String.prototype.slice;
+const startsWith = String.prototype.startsWith;
+const trim = String.prototype.trim;
 const execPattern = RegExp.prototype.exec;
+const subarray = Uint8Array.prototype.subarray;
+const typedLength = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  "length",
+)!.get!;
+const responseStatus = Object.getOwnPropertyDescriptor(Response.prototype, "status")!.get!;
+const responseText = Response.prototype.text;
+const objectCreate = Object.create;
+const defineProperty = Object.defineProperty;
+const hasOwn = Object.hasOwn;
+const toText = String;
+const toNumber = Number;
+const max = Math.max;
+const RealPromise = Promise;
 // Where the model's code is: its module wraps it in one line (`export default async function`).
 const WRAPPER_LINES = 1;
+const ANNOUNCED_SLEEP_MS = 1000;
 const LOCATION = /^(\d+):(\d+)/;
-const kindOf = new WeakMap<object, ErrorKind>();
-const getKind = WeakMap.prototype.get;
-const setKind = WeakMap.prototype.set;
+// What the shim itself threw: its kind, and for ApiError its status and operation.
+type Brand = { kind: ErrorKind; status?: number; operationId?: string };
+const brands = new WeakMap<object, Brand>();
+const getBrand = WeakMap.prototype.get;
+const setBrand = WeakMap.prototype.set;
+
+function bare<T extends object>(fields: T): T {
+  const copy = objectCreate(null);
+  for (const key in fields) if (apply(hasOwn, null, [fields, key])) copy[key] = fields[key];
+  return copy;
+}
+
+function slice(text: string, start: number, end?: number): string {
+  return apply(sliceString, text, [start, end]);
+}
+
+function byteLength(text: string): number {
+  return apply(typedLength, apply(encode, encoder, [text]), []);
+}
 
 function writeLine(text: string): void {
   const bytes: Uint8Array = apply(encode, encoder, [text + "\n"]);
+  const length: number = apply(typedLength, bytes, []);
   let offset = 0;
-  while (offset < bytes.length) {
-    offset += apply(writeSync, stdout, [bytes.subarray(offset)]);
+  while (offset < length) {
+    offset += apply(writeSync, stdout, [apply(subarray, bytes, [offset])]);
   }
 }
 
-function brand<E extends Error>(error: E, kind: ErrorKind): E {
-  apply(setKind, kindOf, [error, kind]);
+// The JSON text of an object whose values are strings, numbers, booleans or JSON texts already.
+function jsonObject(fields: Record<string, string | number | boolean | { json: string }>): string {
+  let out = "";
+  for (const key in fields) {
+    if (!apply(hasOwn, null, [fields, key])) continue;
+    const value = fields[key];
+    const text = typeof value === "object" ? value.json : stringify(value);
+    out += (out === "" ? "" : ",") + stringify(key) + ":" + text;
+  }
+  return "{" + out + "}";
+}
+
+function brand<E extends Error>(error: E, kind: ErrorKind, extra?: Omit<Brand, "kind">): E {
+  apply(setBrand, brands, [error, bare({ kind, ...extra })]);
   return error;
 }
 
@@ -73,10 +128,31 @@ function proxyError(message: string): Error {
   return brand(error, "infra");
 }
 
+// The call itself was wrong (unknown operation or parameter, bad arguments, too large a body).
+function callError(message: string): Error {
+  const error = new Error(message);
+  error.name = "ApiCallError";
+  return brand(error, "user");
+}
+
 function callLimitError(limit: number, message?: string): Error {
   const error = new Error(message ?? `this execution may make at most ${limit} API calls`);
   error.name = "ApiCallLimitError";
   return brand(error, "user");
+}
+
+// An own property only: a getter the code put on Object.prototype is never consulted.
+function field(value: unknown, key: string): unknown {
+  if (typeof value !== "object" || value === null || !apply(hasOwn, null, [value, key])) return undefined;
+  return (value as Record<string, unknown>)[key];
+}
+
+function describeThrown(error: unknown): string {
+  try {
+    return toText(field(error, "message") ?? error);
+  } catch {
+    return "unknown error";
+  }
 }
 
 async function main(): Promise<void> {
@@ -86,15 +162,20 @@ async function main(): Promise<void> {
   if (raw === "") realExit(0); // the runner went away before handing over a job
   const job: Job = parse(raw);
   // The leading newline ends any partial line the code wrote to stdout itself.
-  const frame = (payload: Record<string, unknown>): void =>
-    writeLine("\n" + job.nonce + " " + stringify(payload));
+  const frame = (fields: Parameters<typeof jsonObject>[0]): void =>
+    writeLine("\n" + job.nonce + " " + jsonObject(fields));
+  const inspectOptions = bare({ depth: 6 });
 
   let outputBytes = 0;
   let truncated = false;
   const emit = (...args: unknown[]): void => {
     if (truncated) return;
-    const line = args.map((a) => (typeof a === "string" ? a : inspect(a, { depth: 6 }))).join(" ");
-    const size: number = apply(encode, encoder, [line]).length;
+    let line = "";
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i];
+      line += (i === 0 ? "" : " ") + (typeof arg === "string" ? arg : toText(inspect(arg, inspectOptions)));
+    }
+    const size = byteLength(line);
     if (outputBytes + size > job.maxOutputBytes) {
       truncated = true;
       frame({ t: "log", line: `[output truncated: more than ${job.maxOutputBytes} bytes]` });
@@ -114,40 +195,44 @@ async function main(): Promise<void> {
   const call = async (operationId: string, params: unknown = {}): Promise<unknown> => {
     calls += 1;
     if (calls > job.maxApiCalls) throw callLimitError(job.maxApiCalls);
+    const name = toText(operationId);
+    // The params' JSON is the code's own business (its toJSON may run); the rest is ours.
+    const body = jsonObject({ operationId: name, params: { json: stringify(params ?? {}) ?? "{}" } });
     let response: Response;
     try {
-      response = await realFetch(callUrl, {
-        method: "POST",
-        headers: { authorization: `Bearer ${job.token}`, "content-type": "application/json" },
-        body: stringify({ operationId: String(operationId), params: params ?? {} }),
-      });
+      const headers = bare({ authorization: "Bearer " + job.token, "content-type": "application/json" });
+      response = await realFetch(callUrl, bare({ method: "POST", headers, body }));
     } catch (error) {
-      throw proxyError(`api-proxy unreachable: ${(error as Error).message}`);
+      throw proxyError("api-proxy unreachable: " + describeThrown(error));
     }
-    if (response.status === 429) {
-      // The api-proxy keeps the caps (calls, and polls apart from them) and says which was hit.
-      let said: string | undefined;
-      try {
-        said = parse(await response.text())?.error?.message;
-      } catch {
-        said = undefined;
-      }
-      throw callLimitError(job.maxApiCalls, typeof said === "string" ? said : undefined);
-    }
-    if (response.status === 401) throw proxyError("api-proxy rejected the capability token");
-    if (!response.ok) throw proxyError(`api-proxy answered HTTP ${response.status}`);
-    let answer: { status?: number; body?: unknown; error?: { kind?: string; message?: string } };
+    const status: number = apply(responseStatus, response, []);
+    let answer: unknown;
     try {
-      answer = parse(await response.text());
+      answer = parse(await apply(responseText, response, []));
     } catch {
-      throw proxyError("api-proxy answered with invalid JSON");
+      answer = undefined;
     }
-    if (answer.error?.kind === "api") {
-      const message = answer.error.message ?? `${operationId} failed with ${answer.status}`;
-      throw brand(new ApiError(message, answer.status ?? 0, operationId, answer.body), "api");
+    const error = field(answer, "error");
+    const said = field(error, "message");
+    const message = typeof said === "string" ? said : undefined;
+    // The api-proxy keeps the caps (calls, and polls apart from them) and says which was hit.
+    if (status === 429) throw callLimitError(job.maxApiCalls, message);
+    // A token this execution was given and the proxy does not know: ours to fix.
+    if (status === 401) throw proxyError("api-proxy rejected the capability token");
+    if (status >= 500) throw proxyError("api-proxy answered HTTP " + status);
+    // 400, 413: what the proxy said is about this call.
+    if (status !== 200) throw callError(message ?? "api-proxy answered HTTP " + status);
+    if (answer === undefined) throw proxyError("api-proxy answered with invalid JSON");
+    const kind = field(error, "kind");
+    if (kind === "api") {
+      const backendStatus = toNumber(field(answer, "status") ?? 0);
+      const text = message ?? name + " failed with " + backendStatus;
+      const apiError = new ApiError(text, backendStatus, name, field(answer, "body"));
+      throw brand(apiError, "api", { status: backendStatus, operationId: name });
     }
-    if (answer.error) throw proxyError(answer.error.message ?? "backend failure");
-    return answer.body;
+    if (kind === "user") throw callError(message ?? "invalid call");
+    if (error !== undefined) throw proxyError(message ?? "backend failure");
+    return field(answer, "body");
   };
 
   const mediaType = job.language === "javascript" ? "application/javascript" : "application/typescript";
@@ -155,6 +240,8 @@ async function main(): Promise<void> {
     `data:${type},` + encodeURIComponent(source);
   const userUrl = moduleUrl(`export default async function (api) {\n${job.code}\n}`, mediaType);
   const codeLines: string[] = apply(split, job.code, ["\n"]);
+  const lineOfCode = (line: number): string =>
+    line >= 1 && line <= codeLines.length ? apply(trim, codeLines[line - 1], []) : "";
   // "…at data:application/typescript,export%20…:3:11" becomes "line 2, column 11" of the
   // model's code (Deno names the module by its whole URL-encoded source, wrapper included).
   type Place = { line: number; column: number };
@@ -168,48 +255,47 @@ async function main(): Promise<void> {
         out += userUrl + ":" + parts[i];
         continue;
       }
-      const place = { line: Math.max(1, Number(found[1]) - WRAPPER_LINES), column: Number(found[2]) };
+      const place = { line: max(1, toNumber(found[1]) - WRAPPER_LINES), column: toNumber(found[2]) };
       at ??= place;
-      out += `line ${place.line}, column ${place.column}` + parts[i].slice(found[0].length);
+      out += "line " + place.line + ", column " + place.column + slice(parts[i], found[0].length);
     }
     return { text: out, at };
   };
-  const describe = (error: unknown): Record<string, unknown> => {
-    const isObject = typeof error === "object" && error !== null;
-    const kind: ErrorKind = (isObject && apply(getKind, kindOf, [error])) || "user";
-    let name = isObject ? String((error as Error).name ?? "Error") : "Error";
-    let message = String(isObject ? (error as Error).message : error);
+  const describe = (error: unknown): string => {
+    const isObject = (typeof error === "object" && error !== null) || typeof error === "function";
+    const branded: Brand | undefined = isObject ? apply(getBrand, brands, [error]) : undefined;
+    const kind: ErrorKind = branded?.kind ?? "user";
+    // The code's own getters and toString may run here: a throw is caught by fail().
+    let name = isObject ? toText((error as Error).name ?? "Error") : "Error";
+    let message = toText(isObject ? (error as Error).message : error);
     const { text, at } = kind === "user" ? locate(message) : { text: message, at: undefined };
-    if (at !== undefined && text.startsWith("SyntaxError: ")) {
+    const syntax = "SyntaxError: ";
+    if (at !== undefined && apply(startsWith, text, [syntax])) {
       // Deno reports code that does not parse as a TypeError wrapping a SyntaxError, with a code
       // frame numbered by the wrapped module: keep the headline, show the model's own line.
       name = "SyntaxError";
-      const headline: string = apply(split, text.slice("SyntaxError: ".length), ["\n"])[0];
-      const source = codeLines[at.line - 1] ?? "";
-      message = `${headline} at line ${at.line}, column ${at.column}\n  ${at.line} | ${source.trim()}`;
+      const headline: string = apply(split, slice(text, syntax.length), ["\n"])[0];
+      message = headline + " at line " + at.line + ", column " + at.column + "\n  " + at.line +
+        " | " + lineOfCode(at.line);
     } else {
       message = text;
     }
-    const details: Record<string, unknown> = {
-      kind,
-      name,
-      message: message.slice(0, 4000),
-    };
-    if (error instanceof ApiError && kind === "api") {
-      details.status = error.status;
-      details.operationId = error.operationId;
+    const details: Parameters<typeof jsonObject>[0] = bare({ kind, name, message: slice(message, 0, 4000) });
+    if (kind === "api" && branded?.operationId !== undefined) {
+      details.status = branded.status ?? 0;
+      details.operationId = branded.operationId;
     }
-    return details;
+    return jsonObject(details);
   };
   const fail = (error: unknown): void => {
-    let details: Record<string, unknown>;
+    let details: string;
     try {
       details = describe(error);
     } catch {
       // Thrown values with throwing getters or toString are still the code's own error.
-      details = { kind: "user", name: "Error", message: "the code threw a value that cannot be shown" };
+      details = jsonObject({ kind: "user", name: "Error", message: "the code threw a value that cannot be shown" });
     }
-    frame({ t: "result", ok: false, error: details, truncated });
+    frame({ t: "result", ok: false, error: { json: details }, truncated });
     realExit(0);
   };
   // An error thrown from a timer or a forgotten promise still ends the job with a result.
@@ -226,26 +312,31 @@ async function main(): Promise<void> {
         ? undefined
         : (params?: unknown) => call(name, params);
     const api = typeof factory === "function" ? factory(call) : new Proxy({}, { get: operation });
-    Object.defineProperty(globalThis, "ApiError", { value: ApiError });
+    defineProperty(globalThis, "ApiError", bare({ value: ApiError }));
     // Waiting is free: `await sleep(2000)` between polls (repeated reads are not API calls).
-    Object.defineProperty(globalThis, "sleep", {
-      value: (ms: number): Promise<void> =>
-        new Promise((resolve) => apply(realSetTimeout, globalThis, [resolve, Math.max(0, Number(ms) || 0)])),
-    });
+    // A long sleep is announced so that the runner's idle watchdog knows the wait is meant.
+    defineProperty(globalThis, "sleep", bare({
+      value: (ms: number): Promise<void> => {
+        const wait = max(0, toNumber(ms) || 0);
+        if (wait >= ANNOUNCED_SLEEP_MS) frame({ t: "wait", ms: wait });
+        return new RealPromise((resolve) => apply(realSetTimeout, globalThis, [resolve, wait]));
+      },
+    }));
     Deno.exit = () => {
       throw new Error("Deno.exit is not available in the sandbox");
     };
     const userModule = await import(userUrl);
     const result = await userModule.default(api);
+    // The result's JSON is the code's (its toJSON may run, or throw: a user error).
     let text: string = stringify(result) ?? "null";
     let resultTruncated = false;
     if (text.length > job.maxOutputBytes) {
       text = stringify(
-        text.slice(0, job.maxOutputBytes) + `…[result truncated: ${text.length} characters]`,
+        slice(text, 0, job.maxOutputBytes) + "…[result truncated: " + text.length + " characters]",
       );
       resultTruncated = true;
     }
-    frame({ t: "result", ok: true, result: parse(text), truncated: truncated || resultTruncated });
+    frame({ t: "result", ok: true, result: { json: text }, truncated: truncated || resultTruncated });
   } catch (error) {
     fail(error);
   }

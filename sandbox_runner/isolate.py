@@ -18,15 +18,21 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import deno
 
-from sandbox_runner.limits import apply_cpu_backstop, apply_process_limits, rss_bytes
+from sandbox_runner.frames import FrameError, LogFrame, ResultFrame, WaitFrame, parse_frame
+from sandbox_runner.limits import (
+    apply_cpu_backstop,
+    apply_process_limits,
+    cpu_ticks,
+    is_stopped,
+    rss_bytes,
+)
 
 _READY = b"@@READY"
 _STDERR_TAIL = 8192
-_MEMORY_POLL_SECONDS = 0.05
+_WATCH_POLL_SECONDS = 0.05
 _EXIT_GRACE_SECONDS = 2.0
 _HEAP_MARKERS = ("heap limit", "heap out of memory", "out of memory")
 _STALL_MARKER = "promise never resolved"  # Deno's exit when nothing is left to run
@@ -43,6 +49,9 @@ class Ending(enum.Enum):
     MEMORY = "memory"  # resident memory over the cap (e.g. large ArrayBuffers)
     HEAP = "heap"  # V8 aborted at --max-old-space-size
     STALLED = "stalled"  # awaited a promise that nothing can settle any more
+    BROKEN_FRAME = "broken_frame"  # wrote a frame the shim never writes: the code broke it
+    STOPPED = "stopped"  # stopped itself (SIGSTOP): it would hold its pool slot doing nothing
+    IDLE = "idle"  # used no CPU for idle_timeout without a declared wait
     EXITED = "exited"  # the process ended without a result
 
 
@@ -57,6 +66,7 @@ class IsolateConfig:
     max_output_bytes: int
     spawn_timeout: float
     work_root: Path
+    idle_timeout: float = 120.0
     launcher: tuple[str, ...] = ()  # prefix of the command line, see parent_death_launcher()
 
 
@@ -73,8 +83,9 @@ class Job:
 @dataclass
 class RawRun:
     ending: Ending
-    frame: dict[str, Any] | None = None
+    frame: ResultFrame | None = None
     logs: list[str] = field(default_factory=list)
+    broken: str = ""  # what was wrong with the frame, for BROKEN_FRAME
     returncode: int | None = None
     stderr: str = ""
     duration: float = 0.0
@@ -150,6 +161,7 @@ class Isolate:
         self._stderr = bytearray()
         self._stderr_task = asyncio.create_task(self._drain_stderr())
         self._killed = False
+        self._waiting_until = 0.0  # monotonic end of the longest sleep() the shim announced
 
     @classmethod
     async def spawn(cls, config: IsolateConfig) -> Isolate:
@@ -256,7 +268,7 @@ class Isolate:
 
     async def _await_ending(self, nonce: str, run: RawRun, deadline: float) -> Ending:
         reader = asyncio.create_task(self._read_frames(nonce, run))
-        watchdog = asyncio.create_task(self._watch_memory())
+        watchdog = asyncio.create_task(self._watch())
         try:
             done, _ = await asyncio.wait(
                 {reader, watchdog},
@@ -272,7 +284,7 @@ class Isolate:
             if ending is Ending.EXITED:
                 await self._wait_exit()
             return ending
-        return Ending.MEMORY if watchdog in done else Ending.TIMEOUT
+        return watchdog.result() if watchdog in done else Ending.TIMEOUT
 
     async def _read_frames(self, nonce: str, run: RawRun) -> Ending:
         stdout = self._process.stdout
@@ -291,20 +303,37 @@ class Isolate:
             for line in lines:
                 if not line.startswith(prefix):
                     continue
-                frame = json.loads(line[len(prefix) :])
-                if frame.get("t") == "log":
-                    run.logs.append(str(frame.get("line", "")))
-                elif frame.get("t") == "result":
+                try:
+                    frame = parse_frame(line[len(prefix) :])
+                except FrameError as error:
+                    run.broken = str(error)
+                    return Ending.BROKEN_FRAME
+                if isinstance(frame, LogFrame):
+                    run.logs.append(frame.line)
+                elif isinstance(frame, WaitFrame):
+                    until = time.monotonic() + frame.ms / 1000
+                    self._waiting_until = max(self._waiting_until, until)
+                else:
                     run.frame = frame
                     return Ending.RESULT
         return Ending.EXITED
 
-    async def _watch_memory(self) -> None:
-        """Returns once resident memory passes the cap: the heap flag misses ArrayBuffers."""
+    async def _watch(self) -> Ending:
+        """Returns once resident memory passes the cap (the heap flag misses ArrayBuffers), the
+        process is stopped, or it is idle: a stopped or idle process would keep its pool slot
+        until its deadline, doing nothing."""
+        ticks, active = cpu_ticks(self.pid), time.monotonic()
         while True:
             if rss_bytes(self.pid) > self._config.max_rss_bytes:
-                return
-            await asyncio.sleep(_MEMORY_POLL_SECONDS)
+                return Ending.MEMORY
+            if is_stopped(self.pid):
+                return Ending.STOPPED
+            now, used = time.monotonic(), cpu_ticks(self.pid)
+            if used != ticks or now < self._waiting_until:
+                ticks, active = used, now
+            elif now - active > self._config.idle_timeout:
+                return Ending.IDLE
+            await asyncio.sleep(_WATCH_POLL_SECONDS)
 
     async def _wait_exit(self) -> None:
         """Stdout closed: give the process a moment to report how it ended (e.g. heap abort)."""

@@ -43,3 +43,24 @@ def rss_bytes(pid: int) -> int:
             return int(statm.read().split()[1]) * _PAGE
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return 0
+
+
+def _stat_fields(pid: int) -> list[bytes]:
+    """/proc/<pid>/stat after the command name (field 3 onwards); [] once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return []
+
+
+def is_stopped(pid: int) -> bool:
+    """Stopped by a signal or traced (state T or t)."""
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] in (b"T", b"t")
+
+
+def cpu_ticks(pid: int) -> int:
+    """User plus system CPU time of all its threads, in clock ticks (0 once gone)."""
+    fields = _stat_fields(pid)
+    return int(fields[11]) + int(fields[12]) if len(fields) > 12 else 0

@@ -7,8 +7,6 @@ from typing import Any
 
 from sandbox_runner.isolate import Ending, RawRun
 
-ERROR_KINDS = ("user", "timeout", "api", "infra")
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -17,7 +15,7 @@ class Outcome:
 
 
 def _error(kind: str, name: str, message: str) -> dict[str, Any]:
-    return {"kind": kind, "name": name, "message": message}
+    return {"kind": kind, "name": name, "message": message, "origin": "runner"}
 
 
 def _runner_error(run: RawRun, timeout: float, max_heap_mb: int, max_rss_mb: int) -> dict[str, Any]:
@@ -35,6 +33,20 @@ def _runner_error(run: RawRun, timeout: float, max_heap_mb: int, max_rss_mb: int
             return _error("user", "PromiseNeverSettled", message)
         case Ending.OUTPUT_FLOOD:
             return _error("user", "OutputLimitError", "the code wrote too much to stdout")
+        case Ending.STOPPED:
+            message = "the code stopped its own process (SIGSTOP); it was ended, not waited for"
+            return _error("user", "ProcessStopped", message)
+        case Ending.IDLE:
+            message = (
+                "the code used no CPU for a long time while waiting on nothing that could end "
+                "(not in sleep() or an API call); it was ended to free its slot"
+            )
+            return _error("user", "IdleError", message)
+        case Ending.BROKEN_FRAME:
+            message = (
+                f"the code broke the sandbox's runtime (its report was unreadable: {run.broken})"
+            )
+            return _error("user", "RuntimeTampered", message)
         case _:
             # The runtime reported ready, so an exit without a result was caused by the code
             # (process.exit, a crash it provoked); a broken runtime never gets a job.
@@ -44,19 +56,22 @@ def _runner_error(run: RawRun, timeout: float, max_heap_mb: int, max_rss_mb: int
 
 
 def to_outcome(run: RawRun, timeout: float, max_heap_mb: int, max_rss_mb: int) -> Outcome:
-    frame = run.frame or {}
+    frame = run.frame
     body: dict[str, Any] = {
-        "ok": bool(frame.get("ok", False)),
+        "ok": frame is not None and frame.ok,
         "logs": run.logs,
-        "truncated": bool(frame.get("truncated", False)),
+        "truncated": frame is not None and frame.truncated,
         "durationMs": round(run.duration * 1000, 3),
     }
-    if body["ok"]:
-        body["result"] = frame.get("result")
+    if frame is not None and frame.ok:
+        body["result"] = frame.result
         return Outcome(body, None)
-    error = frame.get("error") or _runner_error(run, timeout, max_heap_mb, max_rss_mb)
-    if error.get("kind") not in ERROR_KINDS:
-        error["kind"] = "user"
+    if frame is not None and frame.error is not None:
+        # Reported from inside the isolate, where the code runs: the MCP server believes its
+        # infra or api kind only when its api-proxy saw that failure.
+        error = {**frame.error.model_dump(exclude_none=True), "origin": "isolate"}
+    else:
+        error = _runner_error(run, timeout, max_heap_mb, max_rss_mb)
     body["error"] = error
     return Outcome(body, error["kind"])
 

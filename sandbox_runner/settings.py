@@ -14,10 +14,12 @@ class Settings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8090, ge=0, le=65535)
-    proxy_url: str = "http://127.0.0.1:8081"
+    proxy_url: str = "http://127.0.0.1:8091"  # mcp_server's api-proxy listener
     pool_size: int = Field(default=4, ge=1, le=256)
-    max_queue: int = Field(default=32, ge=0)
-    queue_timeout: float = Field(default=30.0, gt=0)
+    # A burst of 50 trivial executes on 2 cores queues ~46 of them for several seconds
+    # (benchmarks/bench_sandbox.py --burst): waiting is cheap, a 503 is an infra error.
+    max_queue: int = Field(default=256, ge=0)
+    queue_timeout: float = Field(default=60.0, gt=0)
     default_timeout: float = Field(default=600.0, gt=0)
     max_timeout: float = Field(default=3600.0, gt=0)
     max_heap_mb: int = Field(default=256, ge=16)
@@ -26,6 +28,9 @@ class Settings(BaseModel):
     default_max_api_calls: int = Field(default=50, ge=0)
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     spawn_timeout: float = Field(default=30.0, gt=0)
+    # No CPU used for this long, and not waiting in sleep() either: the code waits on nothing it
+    # will ever get (a timer that never fires, a promise kept alive) and gives its slot back.
+    idle_timeout: float = Field(default=120.0, gt=0)
     shutdown_grace: float = Field(default=30.0, ge=0)  # then running executions are killed
     deno_path: str | None = None
     work_dir: str | None = None  # parent of the per-process directories; default: /dev/shm

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from mcp_server.api_proxy import CapabilityTokens
+from mcp_server.api_proxy import CapabilityTokens, Grant
 from mcp_server.errors import ErrorKind, ToolError
 from mcp_server.limits import cap_json, cap_lines
 from mcp_server.sandbox import Execution, SandboxRunner
@@ -44,14 +44,33 @@ class ExecutionResult(BaseModel):
     jobId: str | None = None
 
 
-def _error_from_runner(details: Any) -> ToolError:
+def _corroborated(kind: ErrorKind, details: dict[str, Any], grant: Grant) -> ErrorKind:
+    """The kind of an error the code's own runtime reported (origin `isolate`): `infra` and `api`
+    only when the api-proxy saw such a failure for this execution, else the code's (`user`).
+
+    Code can tamper with the runtime in its isolate and make it report anything; what the proxy
+    saw, it cannot. The runner's own errors (origin `runner`) are taken as they are.
+    """
+    if details.get("origin") == "runner":
+        return kind
+    if (kind is ErrorKind.INFRA and grant.infra_failures) or (
+        kind is ErrorKind.API and grant.api_failures
+    ):
+        return kind
+    return ErrorKind.USER
+
+
+def _error_from_runner(details: Any, grant: Grant) -> ToolError:
     details = details if isinstance(details, dict) else {}
     try:
-        kind = ErrorKind(details.get("kind"))
+        claimed = ErrorKind(details.get("kind"))
     except ValueError:
-        kind = ErrorKind.INFRA
+        claimed = ErrorKind.INFRA  # the runner is ours: a kind it does not know is our bug
+    kind = _corroborated(claimed, details, grant)
     name = str(details.get("name") or "Error")
     message = str(details.get("message") or "the execution failed")
+    if kind is not claimed:
+        message += f" (reported as {claimed.value}, but no API call of this execution failed so)"
     extra = {key: details[key] for key in ("status", "operationId") if details.get(key)}
     return ToolError(kind, f"{name}: {message}", name=name, **extra)
 
@@ -83,7 +102,7 @@ class Execute:
         self._sdk = sdk_source
         self._checker = checker
 
-    def _reply(self, answer: dict[str, Any]) -> ToolReply:
+    def _reply(self, answer: dict[str, Any], grant: Grant) -> ToolReply:
         logs = cap_lines(
             [str(line) for line in answer.get("logs") or []], self._settings.max_log_bytes
         )
@@ -102,7 +121,7 @@ class Execute:
                     "truncated": common["truncated"] or result.truncated,
                 }
             )
-        return _failed(_error_from_runner(answer.get("error")), common)
+        return _failed(_error_from_runner(answer.get("error"), grant), common)
 
     async def _run(self, code: str, context: CallContext) -> ToolReply:
         if self._checker is not None:
@@ -124,7 +143,7 @@ class Execute:
             max_api_calls=settings.max_api_calls + settings.max_poll_calls,
         )
         try:
-            return self._reply(await self._runner.run(execution))
+            return self._reply(await self._runner.run(execution), grant)
         except ToolError as error:
             return _failed(error, {"logs": []})
         finally:

@@ -5,26 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from mcp_server.arguments import input_schema
 from mcp_server.backend import Backend
-from mcp_server.openapi.loading import ApiSpec, Operation, SpecError, inline_refs
+from mcp_server.openapi.loading import Operation, SpecError
 from mcp_server.tools.base import CallContext, ToolDefinition, ToolReply
-
-
-def input_schema(spec: ApiSpec, operation: Operation) -> dict[str, Any]:
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    for param in operation.parameters:
-        schema = inline_refs(spec.document, param.schema) or {}
-        if param.description:
-            schema = {**schema, "description": param.description}
-        properties.setdefault(param.name, schema)
-        if param.required:
-            required.append(param.name)
-    if operation.body_schema is not None and "body" not in properties:
-        properties["body"] = inline_refs(spec.document, operation.body_schema)
-        if operation.body_required:
-            required.append("body")
-    return {"type": "object", "properties": properties, "required": sorted(set(required))}
 
 
 def operation_tool(backend: Backend, operation: Operation, via: str) -> ToolDefinition:

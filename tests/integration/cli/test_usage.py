@@ -41,14 +41,14 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, 
     try:
         backend = sample_backend(tmp).start()
         started.append(backend)
-        v2_port = free_port()
-        runner = runner_process(tmp, "runner", v2_port).start(seconds=60)
+        v2_proxy_port = free_port()
+        runner = runner_process(tmp, "runner", v2_proxy_port).start(seconds=60)
         started.append(runner)
         common = {"backendUrl": backend.url, "natives": ["listProjects"]}
         v2_config = write_config(
             tmp / "v2", SAMPLE_SPEC, softWaitSeconds=20, executionTimeoutSeconds=3, **common
         )
-        v2 = mcp_server_process(tmp, "v2", "v2", v2_config, runner.url, v2_port).start()
+        v2 = mcp_server_process(tmp, "v2", "v2", v2_config, runner.url, v2_proxy_port).start()
         started.append(v2)
         v1_config = write_config(tmp / "v1", SAMPLE_SPEC, **common)
         started.append(mcp_server_process(tmp, "v1", "v1", v1_config, runner.url).start())

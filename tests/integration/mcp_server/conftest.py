@@ -52,13 +52,20 @@ class Server:
     args: list[str]
     log: Path
     health_path: str = "/healthz"
+    proxy_port: int | None = None  # an MCP server's api-proxy listener
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, seconds: float = 30.0) -> Server:
+    @property
+    def proxy_url(self) -> str:
+        assert self.proxy_port is not None, f"{self.name} has no api-proxy"
+        return f"http://127.0.0.1:{self.proxy_port}"
+
+    # Generous: at load 17 on 2 cores importing mcp_server.app alone took 18 s of wall time.
+    def start(self, seconds: float = 90.0) -> Server:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, *self.args], cwd=REPO, stdout=out, stderr=subprocess.STDOUT
@@ -136,9 +143,15 @@ def write_config(folder: Path, spec: Path, **config: Any) -> Path:
 
 
 def mcp_server_process(
-    tmp: Path, name: str, mode: str, config_dir: Path, sandbox_url: str, port: int | None = None
+    tmp: Path,
+    name: str,
+    mode: str,
+    config_dir: Path,
+    sandbox_url: str,
+    proxy_port: int | None = None,
 ) -> Server:
-    port = port or free_port()
+    """`proxy_port`: the api-proxy's listener, where a runner started before sends its isolates."""
+    port, proxy_port = free_port(), proxy_port or free_port()
     args = [
         "-m",
         "mcp_server",
@@ -150,8 +163,10 @@ def mcp_server_process(
         str(port),
         "--sandbox-url",
         sandbox_url,
+        "--proxy-port",
+        str(proxy_port),
     ]
-    return Server(name, port, args, tmp / f"{name}.log")
+    return Server(name, port, args, tmp / f"{name}.log", proxy_port=proxy_port)
 
 
 def runner_process(tmp: Path, name: str, proxy_port: int) -> Server:
@@ -176,11 +191,11 @@ def own_v2(
     tmp: Path, name: str, backend_url: str, **config: Any
 ) -> Iterator[tuple[Server, Server]]:
     """A v2 server with a sandbox runner of its own, for a test that stops or starves it."""
-    port = free_port()  # the server's, where the runner's api-proxy calls go
-    runner = runner_process(tmp, f"runner-{name}", port).start(seconds=60)
+    proxy_port = free_port()  # the server's api-proxy, where the runner's isolates call
+    runner = runner_process(tmp, f"runner-{name}", proxy_port).start(seconds=60)
     try:
         config_dir = write_config(tmp / "cfg", SAMPLE_SPEC, backendUrl=backend_url, **config)
-        server = mcp_server_process(tmp, f"mcp-{name}", "v2", config_dir, runner.url, port)
+        server = mcp_server_process(tmp, f"mcp-{name}", "v2", config_dir, runner.url, proxy_port)
         try:
             yield runner, server.start()
         finally:
@@ -206,8 +221,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         backend = sample_backend(tmp, "backend", "--build-seconds", "1.5").start()
         started.append(backend)
-        v2_port = free_port()
-        runner = runner_process(tmp, "runner", v2_port).start(seconds=60)
+        v2_proxy_port = free_port()
+        runner = runner_process(tmp, "runner", v2_proxy_port).start(seconds=60)
         started.append(runner)
         relay = Relay(runner.url).start()
         started.append(relay)
@@ -218,7 +233,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "v2",
             write_config(tmp / "cfg-v2", SAMPLE_SPEC, **common),
             relay.url,
-            v2_port,
+            v2_proxy_port,
         ).start()
         started.append(v2)
         v1 = mcp_server_process(

@@ -55,7 +55,12 @@ def test_awaiting_api_itself_is_not_a_call(client: httpx.Client, proxy: ProxySta
 
 def test_thrown_error_is_user(client: httpx.Client) -> None:
     answer = execute(client, "throw new TypeError('bad input')")
-    assert answer["error"] == {"kind": "user", "name": "TypeError", "message": "bad input"}
+    assert answer["error"] == {
+        "kind": "user",
+        "name": "TypeError",
+        "message": "bad input",
+        "origin": "isolate",
+    }
 
 
 def test_api_call_reaches_proxy_with_token(client: httpx.Client, proxy: ProxyStandIn) -> None:
@@ -84,6 +89,7 @@ def test_backend_4xx_is_api_error(client: httpx.Client) -> None:
         "message": "project not found",
         "status": 404,
         "operationId": "missing",
+        "origin": "isolate",
     }
 
 

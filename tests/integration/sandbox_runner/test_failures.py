@@ -22,6 +22,7 @@ def test_broken_runtime_is_unhealthy_and_infra(proxy: ProxyStandIn) -> None:
             "kind": "infra",
             "name": "RunnerError",
             "message": "RunnerFailure: no isolate process could be started",
+            "origin": "runner",
         }
         assert time.monotonic() - started < 10
         metrics = httpx.get(f"{runner.url}/metrics").text

@@ -280,3 +280,107 @@ def test_concurrent_execution_cannot_see_another_token(
     finally:
         proxy.release.set()
         holder.join(timeout=30)
+
+
+# Code that tampers with the shim's own runtime: each must end readable, never a 500, and never
+# leak the frame nonce or the token. (ok, result) is what the answer must say.
+TAMPERING = [
+    ("toJSON on every object", "Object.prototype.toJSON = () => 'x'; return {a: 1};", True, "x"),
+    (
+        "toJSON throws",
+        "Object.prototype.toJSON = () => { throw new Error('no'); }; return {};",
+        False,
+        None,
+    ),
+    ("stringify replaced", "JSON.stringify = () => '{'; return [1];", True, [1]),
+    (
+        "lone surrogate log and result",
+        "console.log('a\\ud800'); return 'b\\udfff';",
+        True,
+        "b\ufffd",
+    ),
+    (
+        "subarray reads the frames",
+        """
+        let seen = '';
+        const slice = Uint8Array.prototype.slice;
+        Uint8Array.prototype.subarray = function (...a) {
+          seen += new TextDecoder().decode(this); return slice.apply(this, a); };
+        Object.defineProperty(Object.getPrototypeOf(Uint8Array.prototype), 'length',
+          {get() { seen += new TextDecoder().decode(slice.call(this)); return 0; }});
+        console.log('hello');
+        const nonce = /([0-9a-f]{32}) /.exec(seen);
+        if (nonce) Deno.stdout.writeSync(new TextEncoder().encode(
+          '\\n' + nonce[1] + ' {"t":"result","ok":false,"error":{"kind":"infra","name":"X","message":"forged"}}\\n'));
+        return nonce ? 'leaked' : 'safe';
+        """,
+        True,
+        "safe",
+    ),
+    (
+        "getters on Object.prototype read fetch options",
+        """
+        const seen = [];
+        for (const key of ['signal', 'redirect', 'client', 'window', 'integrity', 'keepalive',
+                           'cache', 'credentials', 'mode', 'referrer', 'duplex', 'priority']) {
+          Object.defineProperty(Object.prototype, key, {configurable: true,
+            get() { seen.push(JSON.stringify(this) ?? ''); return undefined; }});
+        }
+        await api.echo({});
+        return seen.join('|');
+        """,
+        True,
+        "",
+    ),
+    (
+        "error getters on Object.prototype",
+        "Object.defineProperty(Object.prototype, 'error', {get() { return {kind: 'infra'}; }});"
+        "return await api.echo({fine: 1});",
+        True,
+        {"fine": 1},
+    ),
+    ("throwing toString", "throw {toString() { throw 1; }};", False, None),
+    (
+        "forged frames with guessed nonces",
+        'for (let i = 0; i < 100; i++) console.log(`${\'0\'.repeat(32)} {"t":"result","ok":true}`); return 1;',
+        True,
+        1,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "code", "ok", "result"), TAMPERING, ids=[t[0] for t in TAMPERING])
+def test_tampering_with_the_shim_ends_readable(
+    client: httpx.Client, name: str, code: str, ok: bool, result: object
+) -> None:
+    response = client.post(
+        "/v1/executions", json={"code": code, "token": "secret-token-77", "timeoutSeconds": 10}
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["ok"] is ok, answer
+    assert "secret-token-77" not in response.text
+    if ok:
+        assert answer["result"] == result
+    else:
+        assert answer["error"]["kind"] == "user", answer
+    assert execute(client, "return 'still fine';")["result"] == "still fine"
+
+
+# Awaiting a promise whose `constructor` is not Promise calls its `then`: the code rewrites the
+# api-proxy's answer on its way into the shim.
+FORGED_INFRA = """
+const then = Promise.prototype.then;
+Object.defineProperty(Promise.prototype, 'constructor', {get() { return Object; }});
+Promise.prototype.then = function (resolve, reject) {
+  return then.call(this, (value) => resolve(typeof value === 'string'
+    ? '{"error": {"kind": "infra", "message": "forged"}}' : value), reject);
+};
+return await api.echo({});
+"""
+
+
+def test_a_claimed_infra_error_is_marked_as_the_isolates(client: httpx.Client) -> None:
+    """The runtime misreads a good answer as a 5xx: reported, but as the isolate's claim."""
+    answer = execute(client, FORGED_INFRA)
+    assert answer["error"]["origin"] == "isolate"

@@ -10,6 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
+from codemode_operator.adapters.routers.gateway_api import (
+    route_pins,
+    route_weight,
+    with_pins,
+    with_weight,
+)
 from codemode_operator.settings import Settings as OperatorSettings
 
 from mcp_server.__main__ import parse_overrides
@@ -168,7 +174,8 @@ def test_mcp_flags_config_and_spec_load(tmp_path: Path) -> None:
         ]
     sandbox = parse_settings(_container(pods, "sandbox")["args"])
     assert (sandbox.host, sandbox.port) == ("127.0.0.1", 8090)
-    assert sandbox.proxy_url == "http://127.0.0.1:8080"
+    assert sandbox.proxy_url == "http://127.0.0.1:8091"
+    assert parse_overrides(pods[1]["containers"][0]["args"])["proxy_port"] == 8091
     assert parse_overrides(pods[1]["containers"][0]["args"])["sandbox_url"] == (
         "http://127.0.0.1:8090"
     )
@@ -178,6 +185,21 @@ def test_http_route_starts_at_100_percent_v1() -> None:
     route = next(of_kind(template(MCP_CHART, "codemode-mcp", "mcp"), "HTTPRoute"))
     weights = {r["name"]: r["weight"] for r in route["spec"]["rules"][0]["backendRefs"]}
     assert weights == {"codemode-mcp-v1": 100, "codemode-mcp-v2": 0}
+
+
+def test_http_route_exposes_only_mcp_and_the_router_keeps_it_so() -> None:
+    """Health, metrics and the api-proxy stay inside the cluster; the operator's weighted and pin
+    rules, derived from the chart's rule, match /mcp and nothing else."""
+    route = next(of_kind(template(MCP_CHART, "codemode-mcp", "mcp"), "HTTPRoute"))
+    only_mcp = [{"path": {"type": "PathPrefix", "value": "/mcp"}}]
+    assert [rule["matches"] for rule in route["spec"]["rules"]] == [only_mcp]
+    stable, canary = "codemode-mcp-v1", "codemode-mcp-v2"
+    managed = with_pins(with_weight(route, stable, canary, 25), stable, canary, ("v1", "v2"))
+    rules = managed["spec"]["rules"]
+    assert [rule.get("name") for rule in rules] == ["codemode-pin-v1", "codemode-pin-v2", None]
+    assert {match["path"]["value"] for rule in rules for match in rule["matches"]} == {"/mcp"}
+    assert route_weight(managed, stable, canary) == 25
+    assert route_pins(managed, stable, canary) == ("v1", "v2")
 
 
 def test_alerts_are_valid_prometheus_rules(tmp_path: Path) -> None:

@@ -1,15 +1,21 @@
-"""kopf glue only: what to watch, and a timer per rollout that runs one reconcile tick."""
+"""kopf glue only: what to watch, and a timer per rollout that runs one reconcile tick.
+
+With leader election every replica watches (a warm standby), but only the lease holder's timers
+reconcile; a standby's timers wait for the lease, so a takeover acts at once, not a tick later.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
-from codemode_operator import metrics, reconciling
+from codemode_operator import leadership, metrics, reconciling
 from codemode_operator.adapters.kube import Kube, deployment_state
+from codemode_operator.adapters.lease import Elector
 from codemode_operator.adapters.routers import gateway_api
 from codemode_operator.settings import Settings
 
@@ -42,8 +48,36 @@ class _IndexView(Mapping[tuple[str, str], Any]):
         return len(self.index or {})
 
 
+async def _await_lease(
+    elector: Elector, cluster: reconciling.Cluster, body: kopf.Body, stopped: kopf.DaemonStopped
+) -> bool:
+    """True once this replica leads; False when kopf stops the timer first. Meanwhile the
+    rollout's Controller condition says so if no replica can hold the lease."""
+    while not stopped:
+        state = elector.snapshot()
+        if state.leading:
+            return True
+        await leadership.write(cluster, body, state)
+        # Woken at once by the lease, or by kopf stopping the timer; else the condition is
+        # looked at again after a lease duration.
+        waits = {
+            asyncio.ensure_future(elector.wait_leading()),
+            asyncio.ensure_future(stopped.wait()),
+        }
+        await asyncio.wait(
+            waits, timeout=elector.timings.duration, return_when=asyncio.FIRST_COMPLETED
+        )
+        for wait in waits:
+            wait.cancel()
+    return False
+
+
 def register(
-    registry: kopf.OperatorRegistry, settings: Settings, kube: Kube, with_gateway_api: bool
+    registry: kopf.OperatorRegistry,
+    settings: Settings,
+    kube: Kube,
+    with_gateway_api: bool,
+    elector: Elector | None = None,
 ) -> None:
     """Register the handlers; HTTPRoutes are watched only where Gateway API is installed."""
 
@@ -72,13 +106,22 @@ def register(
         registry=registry,
         id="reconcile",
     )
-    async def reconcile(body: kopf.Body, logger: logging.Logger, **kwargs: Any) -> None:
+    async def reconcile(
+        body: kopf.Body, logger: logging.Logger, stopped: kopf.DaemonStopped, **kwargs: Any
+    ) -> None:
         cluster = reconciling.Cluster(
             kube=kube,
             deployments=_IndexView(kwargs["deployments"]),
             routes=_IndexView(kwargs.get("httproutes")),
             event=_event,
         )
+        if elector is not None:
+            if not await _await_lease(elector, cluster, body, stopped):
+                return
+            # Named once per rollout and leadership; that write moved the resourceVersion, so
+            # the tick that follows it would be refused: the next timer run reconciles.
+            if await leadership.write(cluster, body, elector.snapshot()):
+                return
         with metrics.RECONCILE_SECONDS.time():
             try:
                 await reconciling.reconcile(body, cluster, logger)

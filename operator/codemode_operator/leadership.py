@@ -60,7 +60,12 @@ def update(status: RolloutStatus, leadership: Leadership, now: datetime) -> Cond
 async def write(cluster: Cluster, body: Mapping[str, Any], leadership: Leadership) -> bool:
     """Write the Controller condition if it changes; True if written. The write carries the
     body's resourceVersion: a concurrent status write wins, and the next tick tries again."""
-    status = RolloutStatus.model_validate(body.get("status") or {})
+    target = wanted(leadership)
+    raw = body.get("status") or {}
+    now = next((c for c in raw.get("conditions", ()) if c.get("type") == CONTROLLER), {})
+    if target is None or (now.get("status"), now.get("reason"), now.get("message")) == target:
+        return False  # the common case, every tick of the leader: no model to build
+    status = RolloutStatus.model_validate(raw)
     condition = update(status, leadership, datetime.now(UTC))
     if condition is None:
         return False

@@ -19,6 +19,27 @@ from codemode_operator.adapters.lease import Elector
 from codemode_operator.adapters.routers import gateway_api
 from codemode_operator.settings import Settings
 
+# kopf's timers need its finalizer on the rollout (to stop the timer before the object goes).
+FINALIZER = kopf.OperatorSettings().persistence.finalizer
+FINALIZER_WAIT = 5.0  # seconds; kopf adds it in the same cycle that starts the timer
+
+
+async def _finalizer_added(body: kopf.Body, stopped: kopf.DaemonStopped) -> None:
+    """Wait (bounded) until kopf's finalizer is on the rollout before the first status write.
+
+    kopf adds it with a JSON patch that tests the resourceVersion it saw; a status write landing
+    first fails that test (422 Unprocessable Entity) and kopf retries on a later event, racing
+    the next tick again: at 500 new rollouts, 285 such 422s. The body is kopf's live view of the
+    rollout, so the finalizer shows as soon as kopf's own write comes back through the watch.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FINALIZER_WAIT
+    meta = body.metadata
+    while FINALIZER not in (meta.get("finalizers") or ()) and not meta.get("deletionTimestamp"):
+        if stopped or loop.time() >= deadline:
+            return  # kopf will retry its patch: the tick goes on rather than stall
+        await asyncio.sleep(0.1)
+
 
 def _event(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
     kopf.event(dict(body), type=type_, reason=reason, message=message)
@@ -115,6 +136,7 @@ def register(
             routes=_IndexView(kwargs.get("httproutes")),
             event=_event,
         )
+        await _finalizer_added(body, stopped)
         if elector is not None:
             if not await _await_lease(elector, cluster, body, stopped):
                 return

@@ -223,6 +223,7 @@ def test_alerts_are_valid_prometheus_rules(tmp_path: Path) -> None:
         "CodeModeRolloutStuck",
         "CodeModeRolloutHeldOnMetrics",
         "CodeModeOperatorReconcileErrors",
+        "CodeModeOperatorNoLeader",
     ]
     rules = tmp_path / "rules.yaml"
     rules.write_text(yaml.safe_dump(rule["spec"]))

@@ -170,7 +170,7 @@ class Elector:
         self._leading = leading
         if leading:
             LOG.info("leading: this replica (%s) holds lease %s", self.identity, self.lease)
-        else:
+        elif not self._released.is_set():
             LOG.warning(
                 "standing by: this replica (%s) no longer holds lease %s", self.identity, self.lease
             )
@@ -211,7 +211,7 @@ class Elector:
         instead of after a lease duration (client-go's ReleaseOnCancel)."""
         was_leading = self.snapshot().leading
         self._released.set()
-        self._set_leading(False)
+        self._set_leading(False)  # quietly: this replica is exiting
         if not was_leading:
             return
         for _ in range(2):  # a renewal in flight may land first: then re-read once

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -17,6 +18,7 @@ from codemode_operator import leadership, metrics, reconciling
 from codemode_operator.adapters.kube import Kube, deployment_state
 from codemode_operator.adapters.lease import Elector
 from codemode_operator.adapters.routers import gateway_api
+from codemode_operator.rollout import RolloutStatus
 from codemode_operator.settings import Settings
 
 # kopf's timers need its finalizer on the rollout (to stop the timer before the object goes).
@@ -93,6 +95,29 @@ async def _await_lease(
     return False
 
 
+async def _tick(
+    body: kopf.Body, cluster: reconciling.Cluster, logger: logging.Logger
+) -> RolloutStatus | None:
+    with metrics.RECONCILE_SECONDS.time():
+        try:
+            return await reconciling.reconcile(body, cluster, logger)
+        except Exception:
+            metrics.RECONCILE_ERRORS.labels(body.metadata.namespace, body.metadata.name).inc()
+            raise
+
+
+# Our own status write must come back through the watch before the live body can commit again.
+MIN_STEP_END_WAIT = 0.25
+
+
+def _until_step_end(status: RolloutStatus | None, tick: float) -> float | None:
+    """Seconds until the current dwell ends if that is sooner than the next tick, else None."""
+    if status is None or status.step_ends_at is None:
+        return None
+    left = (status.step_ends_at - datetime.now(UTC)).total_seconds()
+    return max(left, MIN_STEP_END_WAIT) if 0 < left < tick else None
+
+
 def register(
     registry: kopf.OperatorRegistry,
     settings: Settings,
@@ -144,12 +169,14 @@ def register(
             # the tick that follows it would be refused: the next timer run reconciles.
             if await leadership.write(cluster, body, elector.snapshot()):
                 return
-        with metrics.RECONCILE_SECONDS.time():
-            try:
-                await reconciling.reconcile(body, cluster, logger)
-            except Exception:
-                metrics.RECONCILE_ERRORS.labels(body.metadata.namespace, body.metadata.name).inc()
-                raise
+        status = await _tick(body, cluster, logger)
+        # A dwell that ends before the next timer run: tick again at its end, not up to a tick
+        # late (at tick 5 s, the lag from stepEndsAt to the route would be 0-5 s plus queueing).
+        wait = _until_step_end(status, settings.tick)
+        if wait is not None:
+            await stopped.wait(wait)
+            if not stopped:
+                await _tick(body, cluster, logger)
 
     # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
     # so kopf makes no metadata writes of its own on the rollouts.

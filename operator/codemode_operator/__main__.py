@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     # kopf logs every successful timer run at INFO: one line per rollout per tick. Transitions
     # are Events (and history); per-object warnings and errors still reach the log.
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-    kube = Kube(connect())
+    kube = Kube(connect(options.workers + 1))  # + the lease's calls
     with_gateway_api = _gateway_api_installed(kube)
     if not with_gateway_api:
         logging.warning("Gateway API is not installed: only the replicas router can work")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,21 +26,27 @@ FINALIZER = kopf.OperatorSettings().persistence.finalizer
 FINALIZER_WAIT = 20.0  # seconds; kopf adds it in the cycle that starts the timer (or soon after)
 
 
-async def _finalizer_added(body: kopf.Body, stopped: kopf.DaemonStopped) -> None:
-    """Wait (bounded) until kopf's finalizer is on the rollout before the first status write.
-
-    kopf adds it with a JSON patch that tests the resourceVersion it saw; a status write landing
-    first fails that test (422 Unprocessable Entity) and kopf retries on a later event, racing
-    the next tick again: at 500 new rollouts, 285 such 422s. The body is kopf's live view of the
-    rollout, so the finalizer shows as soon as kopf's own write comes back through the watch.
-    """
+async def _until(done: Callable[[], bool], within: float, stopped: kopf.DaemonStopped) -> None:
+    """Poll kopf's live body (the watch updates it in place, no event to await) until `done()`,
+    for at most `within` seconds."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + FINALIZER_WAIT
-    meta = body.metadata
-    while FINALIZER not in (meta.get("finalizers") or ()) and not meta.get("deletionTimestamp"):
-        if stopped or loop.time() >= deadline:
-            return  # kopf will retry its patch: the tick goes on rather than stall
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        if done() or stopped:
+            return
         await asyncio.sleep(0.1)
+
+
+def _has_finalizer(body: kopf.Body) -> bool:
+    """kopf adds its finalizer with a JSON patch that tests the resourceVersion it saw; a status
+    write landing first fails that test (422 Unprocessable Entity) and kopf retries on a later
+    event, racing the next tick again: at 500 new rollouts, 285 such 422s. So the first tick
+    waits for it (past FINALIZER_WAIT it goes on: kopf retries)."""
+    meta = body.metadata
+    return FINALIZER in (meta.get("finalizers") or ()) or bool(meta.get("deletionTimestamp"))
+
+
+OWN_WRITE_WAIT = 2.0  # seconds for our own write to come back through the watch
 
 
 def _event(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
@@ -166,14 +172,17 @@ def register(
             routes=_IndexView(kwargs.get("httproutes")),
             event=_event,
         )
-        await _finalizer_added(body, stopped)
+        await _until(lambda: _has_finalizer(body), FINALIZER_WAIT, stopped)
         if elector is not None:
             if not await _await_lease(elector, cluster, body, stopped):
                 return
-            # Named once per rollout and leadership; that write moved the resourceVersion, so
-            # the tick that follows it would be refused: the next timer run reconciles.
+            # Named once per rollout and leadership. That write moves the resourceVersion: the
+            # tick waits for it in the live body, else its guarded commit would be refused and a
+            # takeover would act a whole tick later.
+            seen = body.metadata.get("resourceVersion")
             if await leadership.write(cluster, body, elector.snapshot()):
-                return
+                moved = lambda: body.metadata.get("resourceVersion") != seen  # noqa: E731
+                await _until(moved, OWN_WRITE_WAIT, stopped)
         status = await _tick(body, cluster, logger, slots)
         # A dwell that ends before the next timer run: tick again at its end, not up to a tick
         # late (at tick 5 s, the lag from stepEndsAt to the route would be 0-5 s plus queueing).

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +11,7 @@ import kopf
 import kubernetes
 from prometheus_client import start_http_server
 
-from codemode_operator import handlers, metrics
+from codemode_operator import handlers, malloc, metrics
 from codemode_operator.adapters.kube import Kube, connect
 from codemode_operator.adapters.lease import Elector, LeaseTimings
 from codemode_operator.adapters.routers import gateway_api
@@ -23,20 +21,6 @@ from codemode_operator.settings import Settings
 def _gateway_api_installed(kube: Kube) -> bool:
     apis = kubernetes.client.ApisApi(kube.apps.api_client).get_api_versions()
     return any(group.name == gateway_api.GROUP for group in apis.groups)
-
-
-M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
-
-
-def _limit_malloc_arenas(arenas: int = 2) -> None:
-    """glibc gives each thread that allocates its own malloc arena (up to 8 per core); the
-    worker threads parse every API answer, and the freed memory stays spread over those arenas:
-    the process grows with its concurrency (322 MiB at 500 rollouts). MALLOC_ARENA_MAX=2 in
-    effect, set before the workers start; a no-op without glibc."""
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    if libc is not None and hasattr(libc, "mallopt"):
-        libc.mallopt(M_ARENA_MAX, arenas)
 
 
 def _configure(settings: kopf.OperatorSettings, namespaced: bool) -> None:
@@ -86,7 +70,7 @@ def _elector(options: Settings, kube: Kube) -> Elector | None:
 
 def main(argv: list[str] | None = None) -> None:
     options = Settings.from_args(argv)
-    _limit_malloc_arenas()
+    malloc.limit_arenas()
     kopf.configure(log_format=kopf.LogFormat.JSON, log_refkey="rollout")  # structured logs
     # kopf logs every successful timer run at INFO: one line per rollout per tick. Transitions
     # are Events (and history); per-object warnings and errors still reach the log.
@@ -110,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     kopf.on.startup(registry=registry, id="thread-pool")(
         functools.partial(_size_thread_pool, options.workers)
     )
+    kopf.on.startup(registry=registry, id="malloc-trim")(malloc.trim_forever)
     # A registry of our own gets none of kopf's default login handlers: same credentials as ours.
     kopf.on.login(registry=registry)(kopf.login_via_client)
     if options.metrics_port:

@@ -235,7 +235,7 @@ def quantiles(values: list[float]) -> str:
 
 
 def reconcile_seconds(metrics_url: str) -> tuple[float, float]:
-    text = httpx.get(metrics_url, timeout=5).text
+    text = httpx.get(metrics_url, timeout=30).text  # the operator answers slowly under load
     value = {
         m[0]: float(m[1])
         for m in re.findall(r"^codemode_rollout_reconcile_seconds_(sum|count) (\S+)$", text, re.M)

@@ -11,8 +11,9 @@ import kopf
 import kubernetes
 from prometheus_client import start_http_server
 
-from codemode_operator import handlers
+from codemode_operator import handlers, malloc, metrics
 from codemode_operator.adapters.kube import Kube, connect
+from codemode_operator.adapters.lease import Elector, LeaseTimings
 from codemode_operator.adapters.routers import gateway_api
 from codemode_operator.settings import Settings
 
@@ -43,18 +44,49 @@ async def _size_thread_pool(workers: int, **_: object) -> None:
     asyncio.get_running_loop().set_default_executor(pool)
 
 
+async def _join(elector: Elector, **_: object) -> None:
+    elector.start()  # in the event loop: the waiting reconciles are woken through it
+
+
+def _elector(options: Settings, kube: Kube) -> Elector | None:
+    if options.lease is None:
+        return None
+    timings = LeaseTimings(options.lease_duration, options.renew_deadline, options.retry_period)
+    logging.info(
+        "leader election: lease %s/%s as %s",
+        options.lease_namespace,
+        options.lease,
+        options.identity,
+    )
+    return Elector(
+        kube.core.api_client,
+        options.lease_namespace,
+        options.lease,
+        options.identity,
+        timings,
+        on_change=lambda leading: metrics.LEADER.set(1 if leading else 0),
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     options = Settings.from_args(argv)
+    malloc.limit_arenas()
     kopf.configure(log_format=kopf.LogFormat.JSON, log_refkey="rollout")  # structured logs
     # kopf logs every successful timer run at INFO: one line per rollout per tick. Transitions
     # are Events (and history); per-object warnings and errors still reach the log.
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-    kube = Kube(connect())
+    kube = Kube(connect(options.workers + 1))  # + the lease's calls
     with_gateway_api = _gateway_api_installed(kube)
     if not with_gateway_api:
         logging.warning("Gateway API is not installed: only the replicas router can work")
     registry = kopf.OperatorRegistry()
-    handlers.register(registry, options, kube, with_gateway_api)
+    elector = _elector(options, kube)
+    handlers.register(registry, options, kube, with_gateway_api, elector)
+    if elector is not None:
+        # Candidates from the start: the watches fill while the lease is awaited (a warm
+        # standby); on exit the lease is freed so a standby takes over at its next poll.
+        kopf.on.startup(registry=registry, id="lease")(functools.partial(_join, elector))
+        kopf.on.cleanup(registry=registry, id="lease")(lambda **_: elector.release())
     kopf.on.startup(registry=registry, id="settings")(
         lambda settings, **_: _configure(settings, namespaced=bool(options.namespaces))
     )
@@ -62,14 +94,15 @@ def main(argv: list[str] | None = None) -> None:
     kopf.on.startup(registry=registry, id="thread-pool")(
         functools.partial(_size_thread_pool, options.workers)
     )
+    kopf.on.startup(registry=registry, id="malloc-trim")(malloc.trim_forever)
     # A registry of our own gets none of kopf's default login handlers: same credentials as ours.
     kopf.on.login(registry=registry)(kopf.login_via_client)
     if options.metrics_port:
         start_http_server(options.metrics_port, addr=options.metrics_host)
     kopf.run(
         registry=registry,
-        standalone=options.peering is None,
-        peering_name=options.peering,
+        # kopf's own peering stays off: the Lease elects the active replica.
+        standalone=True,
         liveness_endpoint=options.liveness,
         clusterwide=not options.namespaces,
         namespaces=options.namespaces,

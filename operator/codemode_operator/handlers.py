@@ -1,17 +1,52 @@
-"""kopf glue only: what to watch, and a timer per rollout that runs one reconcile tick."""
+"""kopf glue only: what to watch, and a timer per rollout that runs one reconcile tick.
+
+With leader election every replica watches (a warm standby), but only the lease holder's timers
+reconcile; a standby's timers wait for the lease, so a takeover acts at once, not a tick later.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
-from codemode_operator import metrics, reconciling
+from codemode_operator import leadership, metrics, reconciling
 from codemode_operator.adapters.kube import Kube, deployment_state
+from codemode_operator.adapters.lease import Elector
 from codemode_operator.adapters.routers import gateway_api
+from codemode_operator.rollout import RolloutStatus
 from codemode_operator.settings import Settings
+
+# kopf's timers need its finalizer on the rollout (to stop the timer before the object goes).
+FINALIZER = kopf.OperatorSettings().persistence.finalizer
+FINALIZER_WAIT = 20.0  # seconds; kopf adds it in the cycle that starts the timer (or soon after)
+
+
+async def _until(done: Callable[[], bool], within: float, stopped: kopf.DaemonStopped) -> None:
+    """Poll kopf's live body (the watch updates it in place, no event to await) until `done()`,
+    for at most `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        if done() or stopped:
+            return
+        await asyncio.sleep(0.1)
+
+
+def _has_finalizer(body: kopf.Body) -> bool:
+    """kopf adds its finalizer with a JSON patch that tests the resourceVersion it saw; a status
+    write landing first fails that test (422 Unprocessable Entity) and kopf retries on a later
+    event, racing the next tick again: at 500 new rollouts, 285 such 422s. So the first tick
+    waits for it (past FINALIZER_WAIT it goes on: kopf retries)."""
+    meta = body.metadata
+    return FINALIZER in (meta.get("finalizers") or ()) or bool(meta.get("deletionTimestamp"))
+
+
+OWN_WRITE_WAIT = 2.0  # seconds for our own write to come back through the watch
 
 
 def _event(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
@@ -42,10 +77,66 @@ class _IndexView(Mapping[tuple[str, str], Any]):
         return len(self.index or {})
 
 
+async def _await_lease(
+    elector: Elector, cluster: reconciling.Cluster, body: kopf.Body, stopped: kopf.DaemonStopped
+) -> bool:
+    """True once this replica leads; False when kopf stops the timer first. Meanwhile the
+    rollout's Controller condition says so if no replica can hold the lease."""
+    while not stopped:
+        state = elector.snapshot()
+        if state.leading:
+            return True
+        await leadership.write(cluster, body, state)
+        # Woken at once by the lease, or by kopf stopping the timer; else the condition is
+        # looked at again after a lease duration.
+        waits = {
+            asyncio.ensure_future(elector.wait_leading()),
+            asyncio.ensure_future(stopped.wait()),
+        }
+        await asyncio.wait(
+            waits, timeout=elector.timings.duration, return_when=asyncio.FIRST_COMPLETED
+        )
+        for wait in waits:
+            wait.cancel()
+    return False
+
+
+async def _tick(
+    body: kopf.Body, cluster: reconciling.Cluster, logger: logging.Logger, slots: asyncio.Semaphore
+) -> RolloutStatus | None:
+    # One tick per worker thread at a time (FIFO): the others wait here holding nothing. Without
+    # it every rollout's tick was in flight at once at 500 rollouts, each with its spec, status
+    # and answers in memory while queueing for the threads (RSS 322 MiB).
+    async with slots:
+        with metrics.RECONCILE_SECONDS.time():
+            try:
+                return await reconciling.reconcile(body, cluster, logger)
+            except Exception:
+                metrics.RECONCILE_ERRORS.labels(body.metadata.namespace, body.metadata.name).inc()
+                raise
+
+
+# Our own status write must come back through the watch before the live body can commit again.
+MIN_STEP_END_WAIT = 0.25
+
+
+def _until_step_end(status: RolloutStatus | None, tick: float) -> float | None:
+    """Seconds until the current dwell ends if that is sooner than the next tick, else None."""
+    if status is None or status.step_ends_at is None:
+        return None
+    left = (status.step_ends_at - datetime.now(UTC)).total_seconds()
+    return max(left, MIN_STEP_END_WAIT) if 0 < left < tick else None
+
+
 def register(
-    registry: kopf.OperatorRegistry, settings: Settings, kube: Kube, with_gateway_api: bool
+    registry: kopf.OperatorRegistry,
+    settings: Settings,
+    kube: Kube,
+    with_gateway_api: bool,
+    elector: Elector | None = None,
 ) -> None:
     """Register the handlers; HTTPRoutes are watched only where Gateway API is installed."""
+    slots = asyncio.Semaphore(settings.workers)
 
     @kopf.index("apps", "v1", "deployments", registry=registry, id="deployments")
     def deployments(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
@@ -72,19 +163,34 @@ def register(
         registry=registry,
         id="reconcile",
     )
-    async def reconcile(body: kopf.Body, logger: logging.Logger, **kwargs: Any) -> None:
+    async def reconcile(
+        body: kopf.Body, logger: logging.Logger, stopped: kopf.DaemonStopped, **kwargs: Any
+    ) -> None:
         cluster = reconciling.Cluster(
             kube=kube,
             deployments=_IndexView(kwargs["deployments"]),
             routes=_IndexView(kwargs.get("httproutes")),
             event=_event,
         )
-        with metrics.RECONCILE_SECONDS.time():
-            try:
-                await reconciling.reconcile(body, cluster, logger)
-            except Exception:
-                metrics.RECONCILE_ERRORS.labels(body.metadata.namespace, body.metadata.name).inc()
-                raise
+        await _until(lambda: _has_finalizer(body), FINALIZER_WAIT, stopped)
+        if elector is not None:
+            if not await _await_lease(elector, cluster, body, stopped):
+                return
+            # Named once per rollout and leadership. That write moves the resourceVersion: the
+            # tick waits for it in the live body, else its guarded commit would be refused and a
+            # takeover would act a whole tick later.
+            seen = body.metadata.get("resourceVersion")
+            if await leadership.write(cluster, body, elector.snapshot()):
+                moved = lambda: body.metadata.get("resourceVersion") != seen  # noqa: E731
+                await _until(moved, OWN_WRITE_WAIT, stopped)
+        status = await _tick(body, cluster, logger, slots)
+        # A dwell that ends before the next timer run: tick again at its end, not up to a tick
+        # late (at tick 5 s, the lag from stepEndsAt to the route would be 0-5 s plus queueing).
+        wait = _until_step_end(status, settings.tick)
+        if wait is not None:
+            await stopped.wait(wait)
+            if not stopped:
+                await _tick(body, cluster, logger, slots)
 
     # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
     # so kopf makes no metadata writes of its own on the rollouts.

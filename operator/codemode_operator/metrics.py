@@ -60,6 +60,10 @@ RECONCILE_ERRORS = Counter(
     "Reconciles that raised; kopf retries them.",
     ["namespace", "name"],
 )
+LEADER = Gauge(
+    "codemode_operator_leader",
+    "1 while this replica holds the lease and reconciles; 0 while it stands by.",
+)
 RECONCILE_SECONDS = Histogram(
     "codemode_rollout_reconcile_seconds", "Time of one observe-decide-act tick."
 )

@@ -19,13 +19,20 @@ from kubernetes.client import ApiClient, AppsV1Api, BatchV1Api, CoreV1Api, Custo
 from codemode_operator.rollout import DeploymentState
 
 
-def connect() -> ApiClient:
-    """In-cluster credentials when in a pod, else the kubeconfig (as kopf itself does)."""
+def connect(connections: int) -> ApiClient:
+    """In-cluster credentials when in a pod, else the kubeconfig (as kopf itself does).
+
+    `connections`: kept-alive connections, one per worker thread. The client's default (5 per
+    core) is below the workers, so connections beyond it were closed after each call and the
+    next call paid a new TLS handshake.
+    """
     try:
         kubernetes.config.load_incluster_config()
     except kubernetes.config.ConfigException:
         kubernetes.config.load_kube_config()
-    return ApiClient()
+    configuration = kubernetes.client.Configuration.get_default_copy()
+    configuration.connection_pool_maxsize = connections
+    return ApiClient(configuration)
 
 
 def template_revision(template: Mapping[str, Any]) -> str:

@@ -1,15 +1,18 @@
 """The operator chart's RBAC, enforced by the real API server, is enough and no more.
 
-The operator runs as a real process with the chart's flags and the chart's ServiceAccount token
-(kopf peering on), and walks the MCP chart's own Deployments, Services, route and rollout.
+The operator runs as real processes with the chart's flags, the chart's ServiceAccount token and
+the environment the chart's downward API gives (two replicas, leader election on), and walks the
+MCP chart's own Deployments, Services, route and rollout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import kubernetes
 import pytest
@@ -22,15 +25,19 @@ from tests.integration.operator.conftest import (
     Operator,
     Watch,
     apply,
+    controller,
     get,
+    holder,
+    ticks,
     wait_for,
 )
 
 from .conftest import kubectl_as, service_account_kubeconfig
 
 ACCOUNT = "codemode-operator"  # the chart's default ServiceAccount name for this release
-RBAC_KINDS = {"ServiceAccount", "Role", "RoleBinding", "KopfPeering"}
+RBAC_KINDS = {"ServiceAccount", "Role", "RoleBinding"}
 ROLLOUT_TIMEOUT = 90
+LEASE_TIMEOUT = 60
 FAST_PLAN = [
     "--set",
     "rollout.steps[0].weight=5,rollout.steps[0].pause.duration=2s",
@@ -49,13 +56,22 @@ FAST_PLAN = [
 class Installed:
     operator_args: list[str]
     kubeconfig: Path
+    replicas: int
+
+    def operator(self, cp: ControlPlane, namespace: str, logs: Path, pod: str) -> Operator:
+        """One replica as the chart runs it: POD_NAME and POD_NAMESPACE from the downward API."""
+        env = {
+            **cp.env,
+            "KUBECONFIG": str(self.kubeconfig),
+            "POD_NAME": pod,
+            "POD_NAMESPACE": namespace,
+        }
+        return Operator(cp, namespace, logs / pod, args=self.operator_args, env=env)
 
 
-@pytest.fixture
-def installed(
-    control_plane: ControlPlane, rollout_crds: None, namespace: str, tmp_path: Path
+def _installed(
+    cp: ControlPlane, namespace: str, tmp_path: Path, keep: Callable[[dict[str, Any]], bool]
 ) -> Installed:
-    """The chart's RBAC and peering object for this namespace, and the account's kubeconfig."""
     manifest = template(
         OPERATOR_CHART,
         "codemode-operator",
@@ -65,14 +81,23 @@ def installed(
         "--set-json",
         "tick=0.5",  # --set would pass "0.5", a string
     )
-    apply(control_plane, namespace, *[o for o in objects(manifest) if o["kind"] in RBAC_KINDS])
+    rbac = [o for o in objects(manifest) if o["kind"] in RBAC_KINDS and keep(o)]
+    apply(cp, namespace, *rbac)
     deployment = next(o for o in objects(manifest) if o["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["codemode-operator"]  # run below as `python -m`
-    kubeconfig = service_account_kubeconfig(
-        control_plane, namespace, ACCOUNT, tmp_path / "sa.kubeconfig"
-    )
-    return Installed(container["args"], kubeconfig)
+    downward = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"]}
+    assert downward == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
+    kubeconfig = service_account_kubeconfig(cp, namespace, ACCOUNT, tmp_path / "sa.kubeconfig")
+    return Installed(container["args"], kubeconfig, deployment["spec"]["replicas"])
+
+
+@pytest.fixture
+def installed(
+    control_plane: ControlPlane, rollout_crds: None, namespace: str, tmp_path: Path
+) -> Installed:
+    """The chart's RBAC for this namespace (with the release's Lease), the account's kubeconfig."""
+    return _installed(control_plane, namespace, tmp_path, lambda _: True)
 
 
 def test_operator_with_the_chart_rbac_completes_a_rollout(
@@ -89,12 +114,19 @@ def test_operator_with_the_chart_rbac_completes_a_rollout(
         ROUTE_WEIGHTS,
         tmp_path / "watch",
     )
-    env = {**control_plane.env, "KUBECONFIG": str(installed.kubeconfig)}
-    operator = Operator(
-        control_plane, namespace, tmp_path / "logs", args=installed.operator_args, env=env
-    )
-    operator.start()
+    # The chart's default: two replicas, one active.
+    assert installed.replicas == 2
+    pods = [f"codemode-operator-5d8f7c-{suffix}" for suffix in ("qx2lp", "w7k9t")]
+    operators = [installed.operator(control_plane, namespace, tmp_path / "logs", p) for p in pods]
+    for operator in operators:
+        operator.start()
     try:
+        active = wait_for(
+            "a replica holds the lease",
+            lambda: holder(control_plane, namespace),
+            LEASE_TIMEOUT,
+        )
+        assert active in pods
         apply(control_plane, namespace, rollout)
         wait_for(
             "Succeeded",
@@ -106,14 +138,45 @@ def test_operator_with_the_chart_rbac_completes_a_rollout(
             show=lambda: get(control_plane, namespace, "cmr", "codemode-mcp").get("status"),
         )
         wait_for("last weight seen", lambda: weights.values()[-1:] == ["0 100"], 10)
-        peering = get(control_plane, namespace, "kopfpeering", "codemode-operator")
+        named = controller(control_plane, namespace, "codemode-mcp")
+        work = {pod: ticks(op) for pod, op in zip(pods, operators, strict=True)}
     finally:
-        operator.stop()
+        for operator in operators:
+            operator.stop()
         weights.stop()
     assert weights.values() == ["100 0", "95 5", "75 25", "50 50", "0 100"]
-    assert peering.get("status"), "the operator's keep-alive in the peering object (patch)"
+    assert named["message"] == f"reconciled by {active} (lease {namespace}/codemode-operator)"
+    standby = next(p for p in pods if p != active)
+    assert work[active] > 0 and work[standby] == 0, work
     events = json.loads(control_plane.kubectl("get", "events", "-n", namespace, "-o", "json"))
     assert not [e["message"] for e in events["items"] if e["reason"] == "ActionFailed"]
+
+
+def test_without_the_lease_role_rollouts_say_they_wait_for_a_leader(
+    control_plane: ControlPlane, rollout_crds: None, namespace: str, tmp_path: Path
+) -> None:
+    no_lease = _installed(
+        control_plane,
+        namespace,
+        tmp_path,
+        lambda o: not o["metadata"]["name"].endswith("-leader-election"),
+    )
+    operator = no_lease.operator(control_plane, namespace, tmp_path / "logs", "codemode-operator-0")
+    operator.start()
+    try:
+        workloads = objects(template(MCP_CHART, "codemode-mcp", namespace, *FAST_PLAN))
+        apply(control_plane, namespace, *workloads)
+        found = wait_for(
+            "the Controller condition",
+            lambda: controller(control_plane, namespace, "codemode-mcp"),
+            LEASE_TIMEOUT,
+        )
+        log = operator.process.log.read_text()  # type: ignore[union-attr]
+    finally:
+        operator.stop()
+    assert (found["status"], found["reason"]) == ("False", "LeaseUnavailable")
+    assert "waiting for a leader" in found["message"] and "forbidden" in found["message"]
+    assert "the lease cannot be used: 403 Forbidden" in log
 
 
 def test_a_verb_the_role_lacks_is_denied(
@@ -135,6 +198,10 @@ def test_a_verb_the_role_lacks_is_denied(
     assert can_i("get", "secret/codemode-notifications") == "yes"
     assert can_i("get", "secret/another") == "no"
     assert can_i("list", "codemoderollouts.codemode.io", where="default") == "no"
+    # The leader election: its one Lease by name, in the release namespace.
+    assert can_i("update", "lease/codemode-operator") == "yes"
+    assert can_i("update", "lease/another") == "no"
+    assert can_i("delete", "lease/codemode-operator") == "no"
     apply(control_plane, namespace, *objects(template(MCP_CHART, "codemode-mcp", namespace)))
     attempt = kubectl_as(
         control_plane,

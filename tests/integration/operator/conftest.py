@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -157,6 +158,26 @@ def status(cp: ControlPlane, namespace: str, name: str = "mcp") -> dict[str, Any
 
 def condition(rollout_status: dict[str, Any], kind: str) -> dict[str, Any]:
     return next((c for c in rollout_status.get("conditions", []) if c["type"] == kind), {})
+
+
+def metric(op: Operator, name: str) -> float:
+    text = httpx.get(op.metrics_url, timeout=5).text
+    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def ticks(op: Operator) -> float:
+    return metric(op, "codemode_rollout_reconcile_seconds_count")
+
+
+def holder(cp: ControlPlane, ns: str, lease: str = "codemode-operator") -> str:
+    """The identity the Lease names ("" while there is none)."""
+    path = "jsonpath={.spec.holderIdentity}"
+    return cp.kubectl("get", "lease", lease, "-n", ns, "--ignore-not-found", "-o", path).strip()
+
+
+def controller(cp: ControlPlane, ns: str, name: str = "mcp") -> dict[str, str]:
+    return condition(status(cp, ns, name), "Controller")
 
 
 def apply(cp: ControlPlane, namespace: str, *objects: dict[str, Any]) -> None:

@@ -256,8 +256,15 @@ def test_in_cluster_operator_rolls_back_on_infra_errors_then_succeeds(
     assert succeeded["attempt"] == 2
     reasons = [entry.get("reason") for entry in succeeded.get("history", [])]
     assert "AnalysisFailed" in reasons, reasons
-    operator_logs = kubectl(
-        staging_stack, "logs", "-n", "codemode-system", "deploy/codemode-operator", check=False
+    operator_logs = kubectl(  # both replicas: the active one and the standby
+        staging_stack,
+        "logs",
+        "-n",
+        "codemode-system",
+        "-l",
+        "app.kubernetes.io/name=codemode-operator",
+        "--tail=-1",
+        check=False,
     )
     assert "Forbidden" not in operator_logs
     _smoke_and_soak_through_the_gateway(staging_stack)

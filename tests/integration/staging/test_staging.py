@@ -29,10 +29,12 @@ def test_readme_install_runs_the_charts_on_the_real_node(
         for status in pod["status"]["containerStatuses"]:
             assert status["image"].startswith("registry.example.com/platform/codemode-")
     operator = pods(staging_stack, "codemode-system", "app.kubernetes.io/name=codemode-operator")
-    assert [p["spec"]["serviceAccountName"] for p in operator] == ["codemode-operator"]
-    assert operator[0]["status"]["containerStatuses"][0]["image"] == (
-        "ghcr.io/codemode-rollout/codemode-operator:0.1.0"
-    )
+    # The chart's default: two replicas (active/standby through the Lease).
+    assert [p["spec"]["serviceAccountName"] for p in operator] == ["codemode-operator"] * 2
+    for pod in operator:
+        assert pod["status"]["containerStatuses"][0]["image"] == (
+            "ghcr.io/codemode-rollout/codemode-operator:0.1.0"
+        )
 
 
 def test_pods_answer_through_the_pod_network(

@@ -46,12 +46,13 @@ NAMESPACED_RULES = {
     ("", "events"): {"create"},
     ("", "secrets"): {"get"},  # only those named by notifications.secretNames
 }
-ROLE_RULES = {**NAMESPACED_RULES, ("kopf.dev", "kopfpeerings"): {"list", "watch", "patch"}}
+ROLE_RULES = NAMESPACED_RULES
 CLUSTER_ROLE_RULES = {
     **NAMESPACED_RULES,
-    ("kopf.dev", "clusterkopfpeerings"): {"list", "watch", "patch"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
 }
+# The leader election (adapters/lease.py): read and renew its one Lease, create it once.
+LEASE_RULES = {("coordination.k8s.io", "leases"): {"get", "update", "create"}}
 
 
 def _values_args(values: Path | None) -> list[str]:
@@ -106,15 +107,43 @@ def test_secrets_are_readable_only_by_name_and_only_when_named() -> None:
 def test_cluster_role_has_exactly_the_verbs_the_operator_uses() -> None:
     manifest = template(OPERATOR_CHART, "op", "ops")
     assert _rules(manifest, "ClusterRole") == [CLUSTER_ROLE_RULES]
-    assert not list(of_kind(manifest, "Role"))
+    assert _rules(manifest, "Role") == [LEASE_RULES]  # the leader election's, in "ops"
+    assert [r["metadata"]["namespace"] for r in of_kind(manifest, "Role")] == ["ops"]
 
 
 def test_watch_namespaces_gives_a_role_per_namespace_and_no_cluster_role() -> None:
     manifest = template(OPERATOR_CHART, "op", "ops", "--set", "watchNamespaces={a,b}")
-    assert _rules(manifest, "Role") == [ROLE_RULES, ROLE_RULES]
-    assert [r["metadata"]["namespace"] for r in of_kind(manifest, "RoleBinding")] == ["a", "b"]
+    assert _rules(manifest, "Role") == [ROLE_RULES, ROLE_RULES, LEASE_RULES]
+    bindings = [r["metadata"]["namespace"] for r in of_kind(manifest, "RoleBinding")]
+    assert bindings == ["a", "b", "ops"]
     assert not list(of_kind(manifest, "ClusterRole"))
-    assert [p["metadata"]["namespace"] for p in of_kind(manifest, "KopfPeering")] == ["a", "b"]
+
+
+def test_two_replicas_elect_one_through_a_lease_of_their_own() -> None:
+    manifest = template(OPERATOR_CHART, "op", "ops")
+    (deployment,) = of_kind(manifest, "Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
+    container = _container(_pods(manifest), "operator")
+    env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"]}
+    assert env == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
+    settings = OperatorSettings.from_args(container["args"])
+    assert settings.lease == "codemode-operator"
+    assert (settings.lease_duration, settings.renew_deadline, settings.retry_period) == (8, 5, 1.5)
+    (role,) = of_kind(manifest, "Role")
+    by_name = [r for r in role["rules"] if r.get("resourceNames")]
+    assert by_name == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["codemode-operator"],
+            "verbs": ["get", "update"],
+        }
+    ]
+    (budget,) = of_kind(manifest, "PodDisruptionBudget")
+    assert budget["spec"]["minAvailable"] == 1
+    single = template(OPERATOR_CHART, "op", "ops", "--set", "replicas=1")
+    assert not list(of_kind(single, "PodDisruptionBudget"))
 
 
 def _pods(manifest: str) -> list[dict[str, Any]]:
@@ -147,7 +176,8 @@ def test_operator_flags_are_the_operators() -> None:
     assert container["command"] == ["codemode-operator"]
     settings = OperatorSettings.from_args(container["args"])
     assert settings.namespaces == ("mcp", "mcp-staging")
-    assert settings.peering == "codemode-operator-team-a" and settings.tick == 2
+    assert settings.lease == "codemode-operator-team-a" and settings.tick == 2
+    assert (settings.lease_duration, settings.renew_deadline, settings.retry_period) == (15, 10, 2)
     assert settings.liveness == "http://0.0.0.0:8081/healthz" and settings.metrics_port == 9090
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "liveness"}
 
@@ -215,6 +245,7 @@ def test_alerts_are_valid_prometheus_rules(tmp_path: Path) -> None:
         "CodeModeRolloutStuck",
         "CodeModeRolloutHeldOnMetrics",
         "CodeModeOperatorReconcileErrors",
+        "CodeModeOperatorNoLeader",
     ]
     rules = tmp_path / "rules.yaml"
     rules.write_text(yaml.safe_dump(rule["spec"]))
@@ -233,7 +264,7 @@ def test_dockerfile_lints_clean() -> None:
 
 
 def test_every_rendered_object_is_namespaced_to_the_release_or_cluster_scoped() -> None:
-    cluster_scoped = {"ClusterRole", "ClusterRoleBinding", "ClusterKopfPeering"}
+    cluster_scoped = {"ClusterRole", "ClusterRoleBinding"}
     for chart in CHARTS:
         for obj in objects(template(chart, "r", "ns")):
             namespace = obj["metadata"].get("namespace")

@@ -63,8 +63,8 @@ class ToolDispatcher:
         except Exception:
             # A bug of ours: log it (arguments and credentials stay out of the log).
             logger.exception("tool %s failed", label)
-            error = ToolError(ErrorKind.INFRA, "internal error in the MCP server; retry later")
-            reply = ToolReply({"error": error.as_dict()}, error)
+            ours = ToolError(ErrorKind.INFRA, "internal error in the MCP server; retry later")
+            reply = ToolReply({"error": ours.as_dict()}, ours)
         kind = reply.error.kind if reply.error else None
         self._metrics.record_tool_call(label, time.perf_counter() - started, kind)
         return _result(reply)

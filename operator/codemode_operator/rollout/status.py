@@ -1,7 +1,7 @@
 """`status` of a CodeModeRollout: all progress lives here, so a restarted operator resumes."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -188,7 +188,7 @@ class RolloutStatus(CrdModel):
     observed_generation: int | None = None
     verdict: str | None = None  # the Verdict printer column: the analysis' verdict, "-" without
 
-    def to_crd(self, analysed: bool) -> dict:
+    def to_crd(self, analysed: bool) -> dict[str, Any]:
         """The stored status; without `spec.analysis` no analysis block (a test never run)."""
         data = self.to_dict()
         if not analysed:

@@ -5,11 +5,12 @@ can wait for a verdict instead of widening the exposure of a v2 that leans towar
 """
 
 import math
+from typing import Final
 
 from .status import Evidence, LatencyAnalysis, MetricAnalysis
 from .tick import Tick
 
-SUSPECTED = "SuspectedRegression"
+SUSPECTED: Final = "SuspectedRegression"
 
 
 def suspect(

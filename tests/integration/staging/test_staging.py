@@ -13,7 +13,8 @@ from devcluster.processes import wait_until
 from .conftest import MCP_NAMESPACE, STAGING_TIMEOUT, kubectl, pods, ready_pods, run_job
 
 pytestmark = [pytest.mark.staging, pytest.mark.slow, pytest.mark.timeout(STAGING_TIMEOUT)]
-MCP_PODS = "app.kubernetes.io/name=codemode-mcp"
+# The MCP servers of both versions (the release also runs its job store, a Redis pod).
+MCP_PODS = "app.kubernetes.io/name=codemode-mcp,codemode.io/version in (v1,v2)"
 V2_URL = "http://codemode-mcp-v2/mcp"  # the Service, resolved by the cluster DNS in the Job
 
 

@@ -8,15 +8,12 @@ a dead one before the lease expires, and then it is the leader itself.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import kubernetes
-
 from codemode_operator.adapters.lease import Leadership
-from codemode_operator.reconciling import GROUP, PLURAL, VERSION, Cluster
+from codemode_operator.reconciling import Cluster, commit
 from codemode_operator.rollout import RolloutStatus
 from codemode_operator.rollout.conditions import get_condition, set_condition
 from codemode_operator.rollout.status import Condition, ConditionStatus
@@ -69,26 +66,10 @@ async def write(cluster: Cluster, body: Mapping[str, Any], leadership: Leadershi
     condition = update(status, leadership, datetime.now(UTC))
     if condition is None:
         return False
-    meta = body["metadata"]
-    patch = {
-        "metadata": {"resourceVersion": meta["resourceVersion"]},
-        # A merge patch replaces a list whole: all conditions, this one changed.
-        "status": {"conditions": [c.to_dict() for c in status.conditions]},
-    }
-    try:
-        await asyncio.to_thread(
-            cluster.kube.custom.patch_namespaced_custom_object_status,
-            GROUP,
-            VERSION,
-            meta["namespace"],
-            PLURAL,
-            meta["name"],
-            patch,
-        )
-    except kubernetes.client.ApiException as error:
-        if error.status == 409:
-            return False
-        raise
+    # A merge patch replaces a list whole: all conditions, this one changed.
+    conditions = [c.to_dict() for c in status.conditions]
+    if await commit(cluster, body, {"conditions": conditions}) is None:
+        return False
     if condition.status == "False":
         cluster.event(body, "Warning", condition.reason, condition.message)
     return True

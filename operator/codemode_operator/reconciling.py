@@ -131,7 +131,7 @@ def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, An
     return patch
 
 
-async def _commit(
+async def commit(
     cluster: Cluster, body: Mapping[str, Any], patch: dict[str, Any], guarded: bool = True
 ) -> str | None:
     """Patch the status; `guarded`: only if nothing changed since `body` (else None).
@@ -226,7 +226,7 @@ async def _post_events(
     if posted:
         rest = [record.to_dict() for record in outbox[posted:]]
         current = {"metadata": {**meta, "resourceVersion": version}}
-        await _commit(cluster, current, {"events": {"outbox": rest}})
+        await commit(cluster, current, {"events": {"outbox": rest}})
 
 
 # Per rollout (uid), the delivery fields this process last wrote: a lagging watch copy of the
@@ -270,7 +270,7 @@ async def _notify(
     _DELIVERY[uid] = state
     # These fields are the notifier's alone: no resourceVersion, so a tick's write between the
     # send and this one cannot make the record of a delivery fail (and the message go twice).
-    await _commit(cluster, body, notification.delivery_patch(state), guarded=False)
+    await commit(cluster, body, notification.delivery_patch(state), guarded=False)
 
 
 def failure_conditions(
@@ -309,7 +309,7 @@ async def _report_failure(
         return
     message = next(str(c["message"]) for c in updated if c["type"] == RECONCILE_ERROR)
     try:
-        if await _commit(cluster, body, {"conditions": updated}) is not None:
+        if await commit(cluster, body, {"conditions": updated}) is not None:
             cluster.event(body, "Warning", RECONCILE_ERROR, message)
     except Exception as report_error:  # the tick's own error is what kopf logs and retries
         logger.warning("could not report the failed tick: %s", report_error)
@@ -345,7 +345,7 @@ async def _tick(
         set_condition(decision.status, RECONCILE_ERROR, False, "Reconciled", "ticks succeed", now)
     new = decision.status.to_crd(analysed=spec.analysis is not None)
     patch = status_patch(old, new)
-    version = await _commit(cluster, body, patch) if patch else body["metadata"]["resourceVersion"]
+    version = await commit(cluster, body, patch) if patch else body["metadata"]["resourceVersion"]
     if version is None:
         return None
     await _act(body, spec, router, cluster, decision.actions, logger)

@@ -19,7 +19,7 @@ EXIT_CODE = 137  # what a SIGKILL'd process reports
 
 
 def _crash_after_commit(field: str) -> None:
-    commit = reconciling._commit
+    commit = reconciling.commit
 
     async def commit_then_die(
         cluster: reconciling.Cluster, body: Any, patch: dict[str, Any], guarded: bool = True
@@ -29,7 +29,7 @@ def _crash_after_commit(field: str) -> None:
             os._exit(EXIT_CODE)  # no cleanup, no flush: as abrupt as SIGKILL
         return done
 
-    reconciling._commit = commit_then_die
+    reconciling.commit = commit_then_die
 
 
 if __name__ == "__main__":

@@ -63,6 +63,11 @@ def _root(error: BaseException) -> BaseException:
     return error
 
 
+def _describe(error: BaseException) -> str:
+    code = f" ({error.code})" if isinstance(error, MCPError) else ""
+    return f"{type(error).__name__}{code}: {error}"
+
+
 def refused_pin(error: BaseException) -> bool:
     """The server says this conversation's pin is not its own: start again."""
     error = _root(error)
@@ -170,7 +175,7 @@ async def converse(
                         await asyncio.sleep(max(0.0, started + pace - time.monotonic()))
             except Exception as error:
                 if not refused_pin(error):
-                    talk.broken = f"{type(_root(error)).__name__}: {_root(error)}"[:300]
+                    talk.broken = _describe(_root(error))[:300]
                     return talk
                 talk.restarts += 1
     return talk

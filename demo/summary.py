@@ -106,6 +106,8 @@ def show(console: Console, summary: dict[str, Any]) -> None:
         f" {load['failed']} failed); wall time {summary['wallSeconds']}s"
         f" (stack start {summary['startupSeconds']}s)"
     )
+    for reason in load["breaks"]:
+        console.print(f"failed conversation {reason}")
 
 
 def write(path: Path, summary: dict[str, Any]) -> None:

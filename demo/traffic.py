@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from codemode_cli.traffic import ERAS
 CALL_TIMEOUT = 10.0
 CALLS_PER_CONVERSATION = 10
 JOB_SECONDS = 0.5  # an execute sleeps this long first: over v2's softWaitSeconds, a job
+MAX_BREAKS = 20
 
 
 @dataclass
@@ -31,6 +33,9 @@ class Tally:
     mixed: int = 0  # calls served by another version than their conversation's
     restarts: int = 0  # conversations moved by the route and told so once (404 / 409)
     conversations: dict[str, int] = field(default_factory=dict)  # by version and era
+    # Why each failed conversation ended ("14:02:11 v2 cookie: <error>"), so a failure says why
+    # and when (the demo's event lines carry the same clock).
+    breaks: list[str] = field(default_factory=list)
 
     def add(self, talk: Conversation) -> None:
         if not talk.versions and not talk.broken:
@@ -38,7 +43,11 @@ class Tally:
         self.calls += talk.calls
         self.tool_errors += talk.failed
         self.ok += talk.calls - talk.failed
-        self.failed += 1 if talk.broken else 0
+        if talk.broken:
+            self.failed += 1
+            if len(self.breaks) < MAX_BREAKS:
+                when = time.strftime("%H:%M:%S")
+                self.breaks.append(f"{when} {talk.version} {talk.era}: {talk.broken}")
         self.mixed += talk.mixed
         self.restarts += talk.restarts
         key = f"{talk.version} {talk.era}"

@@ -76,7 +76,8 @@ def test_demo_rolls_a_forward_and_b_back(tmp_path: Path) -> None:
     assert summary["gateway"]["implementation"].startswith("Traefik v3.")
 
     load = summary["load"]
-    assert load["mixed"] == 0 and load["failed"] == 0, load  # one conversation, one version
+    # One conversation, one version; a failed one says why (its error, when, on which version).
+    assert load["mixed"] == 0 and load["failed"] == 0, (load["breaks"], load)
     versions = {key.split()[0] for key in load["conversations"]}
     assert versions == {"v1", "v2"}, load["conversations"]
 

@@ -3,7 +3,8 @@
 Text is camelCase-split, irregular past forms are brought back to their verb ("built"), words
 are stemmed with the Snowball English stemmer (PyStemmer), and each word or phrase of the
 thesaurus adds its concept token (`~delete`), in operations and queries alike. A query's intent
-is that of its first intent phrase (its verb); its head noun is the last word of its first noun
+is that of its first intent phrase (its verb, whose object may stand inside it: "shut the
+database down"); its head noun is the last word of its first noun
 phrase ("the *destinations* of list backup destinations"), an operation's objects are its tags
 and its operationId's thing words before a qualifier ("By…").
 """
@@ -56,6 +57,13 @@ _DETERMINERS = frozenset(
 )
 
 
+# The particles that end a phrasal verb whose object can stand inside it ("shut the database
+# down", "log me out", "bring the app back").
+_PARTICLES = frozenset(
+    ["up", "down", "out", "off", "on", "back", "online", "offline", "over", "away"]
+)
+
+
 def _irregular_verbs() -> dict[str, str]:
     table: dict[str, str] = {}
     for entry in phrases(IRREGULAR):
@@ -105,6 +113,38 @@ class Terms:
     # The intents of the first phrase that has one: a task's verb comes first ("decline the
     # invite", "refresh my login token"); intent words after it are its objects.
     intents: tuple[str, ...] = ()
+    # The task opens with a verb the thesaurus does not know ("schedule a job", "resize a
+    # volume"): a word before a determiner is a verb in an imperative.
+    unknown_verb: bool = False
+
+
+def _phrase_concepts(span: tuple[str, ...], stems: tuple[str, ...]) -> list[str]:
+    """The concepts of a phrase as written, else by its stems."""
+    return (
+        _SURFACE.get(span)
+        or _STEMMED.get(stems)
+        or (_SURFACE.get(("".join(span),)) if len(span) == 2 else None)  # "re deploy"
+        or (["~identifier"] if span[0].isdigit() else None)  # "team 3": by id
+        or []
+    )
+
+
+def _split_verb(words: list[str], stems: list[str]) -> tuple[list[str], set[str]]:
+    """The intents of a first word and a later particle that form a phrasal verb of the
+    thesaurus, with the object between them ("shut the mongo database down")."""
+    for end in range(2, len(words)):
+        if words[end] in _PARTICLES:
+            for stop in (end + 2, end + 1):
+                found = [
+                    concept
+                    for concept in _phrase_concepts(
+                        (words[0], *words[end:stop]), (stems[0], *stems[end:stop])
+                    )
+                    if concept[1:] in INTENTS
+                ]
+                if found:
+                    return found, {stems[0], *stems[end:stop]}
+    return [], set()
 
 
 @functools.lru_cache(maxsize=1 << 16)  # specs repeat their words: the index is built faster
@@ -113,21 +153,16 @@ def analyse(text: str, query: bool = False) -> Terms:
     written = _words(text)
     words = [word for word in written if word not in _DETERMINERS]
     stems = _STEMMER.stemWords(words)
-    concepts: list[str] = []
-    intents: tuple[str, ...] = ()
-    known: set[str] = set()
+    # The task's verb first, when its object stands inside it.
+    concepts, known = _split_verb(words, stems) if query else ([], set())
+    intents = tuple(concept[1:] for concept in concepts)
     start = 0
     while start < len(words):
         for length in range(min(_LONGEST_PHRASE, len(words) - start), 0, -1):
-            span = tuple(words[start : start + length])
             found = [
                 concept
-                for concept in (
-                    _SURFACE.get(span)
-                    or _STEMMED.get(tuple(stems[start : start + length]))
-                    or (_SURFACE.get(("".join(span),)) if length == 2 else None)  # "re deploy"
-                    or (["~identifier"] if span[0].isdigit() else None)  # "team 3": by id
-                    or []
+                for concept in _phrase_concepts(
+                    tuple(words[start : start + length]), tuple(stems[start : start + length])
                 )
                 # A yes/no question starts with its "am I", "is there": later it is a verb
                 # ("how much have I used"). Specs say it anywhere ("Experimental: Has unpaid").
@@ -145,7 +180,15 @@ def analyse(text: str, query: bool = False) -> Terms:
     # "mysql" meets `manualBackupMySql` (whose "my" is not a determiner).
     joined = _STEMMER.stemWords([a + b for a, b in itertools.pairwise(written)])
     kept = [stem for stem in stems if stem not in _STOPWORDS]
-    return Terms(kept + joined, concepts, frozenset(known), intents)
+    unknown_verb = (
+        query
+        and not intents
+        and len(written) > 1
+        and written[1] in _DETERMINERS
+        and written[0] not in _STOPWORDS
+        and written[0] not in _PHRASE_ENDS
+    )
+    return Terms(kept + joined, concepts, frozenset(known), intents, unknown_verb)
 
 
 # Where a noun phrase ends: its head noun is the last word before one ("branches of a repo",
@@ -181,16 +224,26 @@ def _is_content(word: str) -> bool:
     return not concepts or any(concept in _THINGS for concept in concepts)
 
 
-def query_head(text: str) -> frozenset[str]:
-    """The head noun of the task's first noun phrase, as its stem and thing concepts."""
+def _head_word(text: str) -> str | None:
     chunk: list[str] = []
     for word in [*_words(text), "of"]:
         if word not in _PHRASE_ENDS:
             if _is_content(word):
                 chunk.append(word)
         elif chunk:
-            return _head_terms(chunk[-1])
-    return frozenset()
+            return chunk[-1]
+    return None
+
+
+def query_head(text: str) -> frozenset[str]:
+    """The head noun of the task's first noun phrase, as its stem and thing concepts."""
+    return _head_terms(_head_word(text))
+
+
+def query_plural(text: str) -> bool:
+    """Whether the head noun is written in the plural ("deployments", "branches")."""
+    word = _head_word(text)
+    return word is not None and len(word) > 3 and word.endswith("s") and not word.endswith("ss")
 
 
 def operation_objects(operation: Operation) -> frozenset[str]:

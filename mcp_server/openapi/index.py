@@ -4,7 +4,8 @@ Each field (operationId, summary, tags, path, parameter and body field names, de
 schema words) is its own BM25 index, so a long description cannot drown a short operationId;
 the fields' scores are summed with their weights once, at build, into one posting per token. A
 query's score is the sum over its tokens, then re-ranked without learning: by the share of the
-task's terms an operation meets, by intent (the task's verb against the operation's), by head
+task's terms an operation meets, by intent (the task's verb against the operation's; a task
+without a verb reads, one with a verb the thesaurus does not know makes or changes), by head
 noun and, for tasks about oneself, towards reads that take no identifier. Everything is built
 once, when the spec loads; text analysis is `mcp_server.openapi.analysis`.
 """
@@ -23,6 +24,7 @@ from mcp_server.openapi.analysis import (
     analyse,
     operation_objects,
     query_head,
+    query_plural,
 )
 from mcp_server.openapi.loading import Operation, property_names, resolve
 from mcp_server.openapi.thesaurus import INTENTS
@@ -44,6 +46,15 @@ COVERAGE_EXPONENT = 0.25
 # An operation whose own intent (its operationId's verb, or its method's) is none of the query's
 # intents keeps this share of its score: "add an env var" is not `deleteEnv`.
 INTENT_MISMATCH = 0.6
+# A task without a verb ("traefik config of an app") reads: an operation that does something
+# else keeps this share of its score...
+VERBLESS_MISMATCH = 0.8
+# ... and it reads many when its head noun is plural ("preview deployments of an app"):
+# listings gain this factor.
+PLURAL_LIST = 1.1
+# A verb the thesaurus does not know ("schedule a job", "expose a port") makes or changes
+# something: reads and deletions keep this share.
+UNKNOWN_VERB_MISMATCH = 0.8
 # An operation acting on the task's head noun (the "destinations" of "list backup destinations",
 # not its "backup") gains this factor.
 HEAD_MATCH = 1.15
@@ -162,6 +173,10 @@ class OperationIndex:
             ],
             dtype=bool,
         )
+        self._lists = np.array(
+            ["~list" in analyse(operation.name).concepts for operation in self._operations],
+            dtype=bool,
+        )
         self._heads: dict[str, np.ndarray] = {}
         for n, operation in enumerate(self._operations):
             for term in operation_objects(operation):
@@ -192,6 +207,13 @@ class OperationIndex:
         wanted = [self._intents[intent] for intent in terms.intents]
         if wanted:
             total[self._has_intent & ~np.logical_or.reduce(wanted)] *= INTENT_MISMATCH
+        elif terms.unknown_verb:
+            changes = self._intents["create"] | self._intents["update"]
+            total[self._has_intent & ~changes] *= UNKNOWN_VERB_MISMATCH
+        else:
+            total[self._has_intent & ~self._intents["get"]] *= VERBLESS_MISMATCH
+            if query_plural(query):
+                total[self._lists] *= PLURAL_LIST
         if SELF in terms.concepts:
             # "who am I": reading one thing without saying which is reading one's own.
             total[self._reads_own] *= SELF_MATCH

@@ -59,11 +59,12 @@ INTENTS: dict[str, str] = {
         "update, edit, change, modify, rename, set, save, configure, invite, patch, "
         "tweak, alter, adjust, rotate, replace, upsert"
         ", amend, fix, correct, reconfigure, write, point"
+        ", resize, grow, shrink, extend, expand, bump, upgrade, downgrade"
     ),
     "start": (
         "start, boot, launch, run, bring up, power on, turn on, start up, "
         "back up online, enable, wake, unpause, resume"
-        ", fire up, kick off"
+        ", fire up, kick off, bring back, bring online"
     ),
     "stop": (
         "stop, halt, shut down, shutdown, turn off, power off, take down, offline, kill, "
@@ -72,18 +73,18 @@ INTENTS: dict[str, str] = {
     ),
     "restart": "restart, reboot, bounce, reload, cycle, recycle, redeploy",
     "deploy": "deploy, ship, release, roll out, rollout, publish, push, go live, trigger",
-    "cancel": "cancel, abort, kill, interrupt, stuck",
+    "cancel": "cancel, abort, kill, interrupt, stuck, stop",
     "rollback": "rollback, roll back, revert, undo, previous",
-    "resume": "resume, unpause, wake, unfreeze, reactivate",
+    "resume": "resume, unpause, wake, unfreeze, reactivate, bring back",
     "pause": "pause, suspend, freeze, deactivate, hibernate, sleep",
     "copy": "copy, clone, duplicate, fork",
     "move": "move, transfer, migrate, relocate",
     "exec": "exec, execute, shell, command, terminal, console, ssh into, run command",
     "validate": "validate, verify, test, check, connect, reachable, ping",
-    "refresh": "refresh, recheck, resync, sync, reverify",
+    "refresh": "refresh, recheck, resync, sync, reverify, fresh, renew",
     "clean": "clean, cleanup, prune, purge, free, unused, garbage, clear",
     "accept": "accept, join, approve, confirm",
-    "decline": "decline, reject, refuse",
+    "decline": "decline, reject, refuse, say no, turn down",
     "invite": "invite, invitation, send invite",
     "login": "login, log in, sign in, signin, authenticate",
     "logout": "logout, log out, sign out, signout",
@@ -135,7 +136,7 @@ THINGS: dict[str, str] = {
     "metrics": "metrics, cpu, memory, ram, stats, statistics, monitoring, graph, load",
     "logs": "log, logs, output, tail, stdout, stderr",
     "version": "version, release tag, build number",
-    "health": "health, healthcheck, alive, up, ping, liveness",
+    "health": "health, healthy, healthcheck, alive, up, ping, liveness",
     "build": "build, compile, image build",
     "container": "container, docker, pod",
     "image": "image, docker image, container image",
@@ -185,7 +186,7 @@ THINGS: dict[str, str] = {
     "ip": "ip, ip address, address, public ip",
     "requests": "requests, traffic, access log, http requests",
     "next": "next, upcoming, coming",
-    "capacity": "capacity, room, headroom, limit, limits",
+    "capacity": "capacity, room, headroom, limit, limits, quota, maximum, max, allowance",
     "root": "root, admin, superuser",
     "directory": "directory, directories, folder",
     "time": "time, clock, date",

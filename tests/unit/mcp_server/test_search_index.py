@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.bench_search import load_tasks
-from mcp_server.openapi.analysis import analyse, operation_objects, query_head, tokenize
+from mcp_server.openapi.analysis import (
+    analyse,
+    operation_objects,
+    query_head,
+    query_plural,
+    tokenize,
+)
 from mcp_server.openapi.index import OperationIndex
 from mcp_server.openapi.loading import load_spec
 from tests.unit.mcp_server.specs import (
@@ -41,6 +47,42 @@ def test_a_task_s_intent_is_its_verb_and_later_intent_words_are_its_objects() ->
     assert analyse("decline the invite", query=True).intents == ("decline",)
     assert analyse("refresh my login token", query=True).intents == ("refresh",)
     assert analyse("server cpu and memory usage", query=True).intents == ()
+
+
+def test_a_phrasal_verb_with_its_object_inside_is_the_task_s_verb() -> None:
+    assert analyse("shut the mongo database down", query=True).intents == ("stop",)
+    assert analyse("log me out", query=True).intents == ("logout",)
+    assert "resume" in analyse("bring the app back", query=True).intents
+    # Only a task's first word is its verb: "logs" of a later phrase stay logs.
+    assert analyse("tail the logs of my app", query=True).intents == ()
+
+
+def test_a_word_before_a_determiner_is_a_verb_even_when_the_thesaurus_does_not_know_it() -> None:
+    assert analyse("schedule a cron job", query=True).unknown_verb
+    assert not analyse("traefik config of an app", query=True).unknown_verb
+    assert not analyse("is the api up", query=True).unknown_verb  # a question, not a verb
+    assert not analyse("add a server", query=True).unknown_verb  # a verb it knows
+    assert query_plural("preview deployments of an app")
+    assert not query_plural("traefik config of an app")
+    assert not query_plural("the ip address of a server")
+
+
+@pytest.mark.parametrize(
+    ("spec_file", "query", "expected"),
+    [
+        # No verb: a read, of many when the head noun is plural.
+        ("dokploy-openapi.json", "preview deployments of an app", "previewDeploymentAll"),
+        # A verb the thesaurus does not know makes or changes.
+        ("koyeb-openapi.yaml", "resize a volume", "UpdatePersistentVolume"),
+        ("dokploy-openapi.json", "shut the mongo database down", "mongoStop"),
+    ],
+)
+def test_the_verb_decides_when_it_is_missing_unknown_or_split(
+    spec_file: str, query: str, expected: str
+) -> None:
+    spec = load_spec(REAL_SPECS / spec_file)
+    index = OperationIndex(spec.operations, spec.document)
+    assert index.search(query, 1)[0].operation.name == expected
 
 
 def test_a_yes_no_question_is_one_only_from_its_first_words() -> None:

@@ -28,6 +28,7 @@ _FLAGS: dict[str, tuple[Any, str]] = {
     "proxy_host": (str, "bind address of the api-proxy (the sandbox's only way out)"),
     "proxy_port": (int, "port of the api-proxy, which serves nothing else"),
     "sandbox_url": (str, "sandbox runner base URL"),
+    "keep_alive_seconds": (int, "idle connections are kept this long (over the gateway's)"),
     "soft_wait_seconds": (float, "execute waits this long before answering with a job"),
     "execution_timeout_seconds": (float, "wall-timeout of one execution"),
     "max_api_calls": (int, "API calls allowed per execution"),
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     sockets = [bind(settings.host, settings.port)]
     if settings.mode == "v2":  # only Code Mode has a sandbox calling back
         sockets.append(bind(settings.proxy_host, settings.proxy_port))
-    uvicorn.Server(uvicorn.Config(app, log_level="info")).run(sockets=sockets)
+    config = uvicorn.Config(app, log_level="info", timeout_keep_alive=settings.keep_alive_seconds)
+    uvicorn.Server(config).run(sockets=sockets)
     return 0
 
 

@@ -27,6 +27,12 @@ class Settings(BaseModel):
     proxy_host: str = Field("127.0.0.1", description="the api-proxy's listener: the sandbox's only")
     proxy_port: int = Field(8091, ge=1, le=65535)
     sandbox_url: str = "http://127.0.0.1:8090"
+    # A gateway reuses an idle upstream connection until its own idle timeout (Traefik: 90 s);
+    # if the server closed it first, a request sent at that moment gets the gateway's 502. The
+    # server keeps them longer, so the gateway is the one that closes.
+    keep_alive_seconds: int = Field(
+        120, ge=1, description="idle connections are kept this long (over the gateway's timeout)"
+    )
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1:*", "localhost:*"])
     allowed_origins: list[str] = Field(default_factory=list)
     forward_headers: list[str] = Field(

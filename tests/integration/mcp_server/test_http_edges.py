@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
+import time
+
 import httpx
 import pytest
 
@@ -9,6 +12,7 @@ from tests.integration.mcp_server.conftest import Stack, http_get, mcp_session
 
 pytestmark = pytest.mark.slow
 
+IDLE_SECONDS = 7  # over uvicorn's default keep-alive (5 s), far under the servers' own
 _MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
@@ -58,3 +62,22 @@ async def test_path_parameters_cannot_escape_the_operation(stack: Stack) -> None
     assert result.is_error
     assert result.structured_content["error"]["kind"] == "user"
     assert "not one path segment" in result.content[0].text
+
+
+def test_idle_connections_outlive_a_clients_pool(stack: Stack) -> None:
+    """A gateway reuses an idle upstream connection until its own timeout (Traefik: 90 s): the
+    servers keep theirs longer, so none is closed under a request (a 502 at the gateway; the
+    demo once lost a conversation so). uvicorn's default, 5 s, closes within the sleep below."""
+    servers = [stack.v1, stack.v2, stack.runner, stack.backend]
+    connections = [http.client.HTTPConnection("127.0.0.1", s.port, timeout=10) for s in servers]
+    for server, connection in zip(servers, connections, strict=True):
+        connection.request("GET", server.health_path)
+        assert connection.getresponse().read() is not None
+    opened = [c.sock.getsockname() for c in connections if c.sock is not None]
+    time.sleep(IDLE_SECONDS)
+    for server, connection in zip(servers, connections, strict=True):
+        connection.request("GET", server.health_path)  # on the same socket: raises if closed
+        assert connection.getresponse().status == 200, server.name
+    assert [c.sock.getsockname() for c in connections if c.sock is not None] == opened
+    for connection in connections:
+        connection.close()

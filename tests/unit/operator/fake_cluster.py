@@ -2,8 +2,8 @@
 
 `ApiServer` keeps the objects with resourceVersions and answers the few client calls the tick
 makes the way the real API server does: every write moves the resourceVersion, a write that
-carries an older one is refused with a 409, a status patch is a JSON merge patch of the status
-alone. Only the calls the tick's adapters make are here.
+carries an older one is refused with a 409, a write that changes nothing writes nothing (the
+resourceVersion stays), a status patch is a JSON merge patch of the status alone. Only the calls the tick's adapters make are here.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class ApiServer:
     events: list[dict[str, Any]] = field(default_factory=list)
     writes: list[tuple[str, str, Any]] = field(default_factory=list)  # (call, name, body)
     refused: list[tuple[str, str, Any]] = field(default_factory=list)  # answered 409
+    unchanged: list[tuple[str, str, Any]] = field(default_factory=list)  # accepted, no change
     fail_events: bool = False  # the Events API answers 500
     _version: int = 0
 
@@ -78,7 +79,6 @@ class ApiServer:
         if expected is not None and expected != stored["metadata"]["resourceVersion"]:
             self.refused.append((call, name, copy.deepcopy(dict(body))))
             raise ApiException(status=409, reason="Conflict")
-        self.writes.append((call, name, copy.deepcopy(dict(body))))
         if call == "replace":
             updated = copy.deepcopy(dict(body))
             updated["metadata"] = {**stored["metadata"], **updated.get("metadata", {})}
@@ -86,6 +86,10 @@ class ApiServer:
             updated = {**stored, "status": merge(stored.get("status"), body.get("status"))}
         else:
             updated = merge(stored, {k: v for k, v in body.items() if k != "status"})
+        if updated == stored:  # nothing to change: nothing written, the version stays
+            self.unchanged.append((call, name, copy.deepcopy(dict(body))))
+            return copy.deepcopy(stored)
+        self.writes.append((call, name, copy.deepcopy(dict(body))))
         updated["metadata"]["resourceVersion"] = self._next_version()
         self.objects[(plural, name)] = updated
         return copy.deepcopy(updated)

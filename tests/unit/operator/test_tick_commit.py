@@ -181,3 +181,48 @@ async def test_an_unchanged_status_on_a_stale_copy_posts_each_event_once_and_tri
     assert fake.api.writes == [] and len(fake.api.refused) == 2  # the trims, refused
     await _tick_latest(fake)
     assert fake.api.get(ROLLOUTS, "mcp")["status"]["events"]["outbox"] == []
+
+
+async def _succeeded() -> FakeCluster:
+    fake = FakeCluster()
+    fake.api.put(ROUTES, ROUTE)
+    fake.api.put(ROLLOUTS, {**ROLLOUT, "spec": {**ROLLOUT["spec"], "steps": [{"weight": 100}]}})
+    for _ in range(2):
+        await _tick_latest(fake)
+    assert fake.api.get(ROLLOUTS, "mcp")["status"]["phase"] == "Succeeded"
+    assert _weight(fake) == 100
+    fake.api.writes.clear()
+    return fake
+
+
+async def test_an_unchanged_status_that_acts_is_guarded_by_an_empty_commit() -> None:
+    fake = await _succeeded()
+    route = fake.api.get(ROUTES, "mcp")
+    route["spec"]["rules"][0]["backendRefs"] = [{"name": "mcp-v1", "port": 80, "weight": 100}]
+    fake.api.put(ROUTES, route)  # a hand edit: all traffic to v1
+    body = fake.api.get(ROLLOUTS, "mcp")
+    assert await _tick(fake, body, T0 + timedelta(seconds=5)) is not None
+    assert fake.api.unchanged == [
+        (
+            "patch_status",
+            "mcp",
+            {"status": {}, "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]}},
+        )
+    ]  # asked, accepted, nothing written
+    assert fake.api.status_writes() == []
+    assert _weight(fake) == 100  # the router follows the status again
+
+
+async def test_a_stale_copy_whose_status_would_not_change_still_acts_on_nothing() -> None:
+    """Succeeded keeps its status while it puts the router back to 100%: on a copy from before
+    an abort that would undo the abort's weight 0, so such a tick is guarded too."""
+    fake = await _succeeded()
+    succeeded = fake.api.get(ROLLOUTS, "mcp")
+    fake.api.annotate(ROLLOUTS, "mcp", REQUEST_ANNOTATION, "abort")
+    aborted = await _tick_latest(fake, T0 + timedelta(seconds=5))
+    assert aborted is not None and aborted.phase == "Aborted" and _weight(fake) == 0
+    fake.api.writes.clear()
+
+    assert await _tick(fake, succeeded, T0 + timedelta(seconds=6)) is None
+    assert fake.api.writes == []
+    assert _weight(fake) == 0

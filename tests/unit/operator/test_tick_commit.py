@@ -192,6 +192,7 @@ async def _succeeded() -> FakeCluster:
     assert fake.api.get(ROLLOUTS, "mcp")["status"]["phase"] == "Succeeded"
     assert _weight(fake) == 100
     fake.api.writes.clear()
+    fake.api.unchanged.clear()
     return fake
 
 

@@ -345,7 +345,15 @@ async def _tick(
         set_condition(decision.status, RECONCILE_ERROR, False, "Reconciled", "ticks succeed", now)
     new = decision.status.to_crd(analysed=spec.analysis is not None)
     patch = status_patch(old, new)
-    version = await commit(cluster, body, patch) if patch else body["metadata"]["resourceVersion"]
+    # A status that stays as it is may still act (Succeeded puts the router back to 100%): on a
+    # stale copy that would undo a newer decision, so the tick asks the API server all the same
+    # (an empty guarded patch: refused when stale, else no write).
+    acts = any(not isinstance(action, Emit) for action in decision.actions)
+    version = (
+        await commit(cluster, body, patch)
+        if patch or acts
+        else body["metadata"]["resourceVersion"]
+    )
     if version is None:
         return None
     await _act(body, spec, router, cluster, decision.actions, logger)

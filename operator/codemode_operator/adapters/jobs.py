@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -9,11 +12,36 @@ from codemode_operator.adapters.kube import Kube
 from codemode_operator.rollout import GateJob, RunGateJob
 
 ROLLOUT_LABEL = "codemode.io/rollout"
+# A Job's name is also its pods' `job-name` label value and a prefix of their host names: a DNS
+# label. A rollout's name is a DNS subdomain (up to 253 characters, dots allowed).
+_MAX = 63
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DIGEST = 8
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:_DIGEST]
+
+
+def rollout_label(rollout: str) -> str:
+    """The rollout's name as a label value: itself up to 63 characters, else cut and told apart
+    from other long names by a hash of the whole name."""
+    if len(rollout) <= _MAX:
+        return rollout
+    return f"{rollout[: _MAX - _DIGEST - 1].rstrip('-.')}-{_digest(rollout)}"
 
 
 def job_name(rollout: str, action: RunGateJob) -> str:
+    """`<rollout>-a<attempt>-s<step>-g<gate>`, or, when that is no DNS label, the rollout's name
+    cut and a hash of the whole tuple before the same suffix: the suffix alone keeps one
+    rollout's gates apart, the hash keeps apart rollouts whose names share the cut prefix."""
     # Named per attempt, so a retried rollout runs its gates again.
-    return f"{rollout}-a{action.attempt}-s{action.step + 1}-g{action.index + 1}"[:63].rstrip("-")
+    suffix = f"-a{action.attempt}-s{action.step + 1}-g{action.index + 1}"
+    if len(rollout) + len(suffix) <= _MAX and _DNS_LABEL.fullmatch(rollout):
+        return rollout + suffix
+    digest = _digest(rollout, action.attempt, action.step, action.index)
+    prefix = rollout[: _MAX - len(suffix) - _DIGEST - 1].replace(".", "-").rstrip("-")
+    return f"{prefix}-{digest}{suffix}"
 
 
 def job_body(
@@ -21,7 +49,7 @@ def job_body(
 ) -> dict[str, Any]:
     meta = owner["metadata"]
     labels = {
-        ROLLOUT_LABEL: meta["name"],
+        ROLLOUT_LABEL: rollout_label(meta["name"]),
         "codemode.io/attempt": str(action.attempt),
         "codemode.io/step": str(action.step),
         "codemode.io/gate": str(action.index),
@@ -56,7 +84,7 @@ def _result(job: Mapping[str, Any]) -> Literal["Running", "Succeeded", "Failed"]
 
 
 async def observe(kube: Kube, namespace: str, rollout: str, attempt: int) -> tuple[GateJob, ...]:
-    selector = f"{ROLLOUT_LABEL}={rollout},codemode.io/attempt={attempt}"
+    selector = f"{ROLLOUT_LABEL}={rollout_label(rollout)},codemode.io/attempt={attempt}"
     jobs = await kube.jobs(namespace, selector)
     return tuple(
         GateJob(

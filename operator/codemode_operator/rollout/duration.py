@@ -5,8 +5,9 @@ import re
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, Field, PlainSerializer
 
+MAX_DURATION = timedelta(hours=720)  # the CRD's bound on every duration (30 days)
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
@@ -51,4 +52,9 @@ def _coerce(value: object) -> object:
     return parse_duration(value) if isinstance(value, str) else value
 
 
-Duration = Annotated[timedelta, BeforeValidator(_coerce), PlainSerializer(format_duration)]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_coerce),
+    Field(le=MAX_DURATION),
+    PlainSerializer(format_duration),
+]

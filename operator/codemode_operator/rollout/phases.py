@@ -2,14 +2,16 @@
 
 from . import conditions, latency, verdict
 from .conditions import PROGRESSING, ROLLED_BACK
-from .spec import Analysis, RolloutSpec
+from .spec import Analysis, Prometheus, RolloutSpec
 from .status import AnalysisRecord, Phase, RolloutStatus
 from .tick import Tick
 
 
 def new_analysis(spec: RolloutSpec) -> AnalysisRecord:
     """Nothing seen yet: every test at e = 1, each with its share of alpha."""
-    analysis = spec.analysis or Analysis()
+    # Without analysis the record is not shown (to_crd) and no test runs: the defaults' shape
+    # (no Prometheus is ever asked).
+    analysis = spec.analysis or Analysis(prometheus=Prometheus(address=""))
     record = verdict.new_record(
         verdict.error_alpha(analysis.alpha, analysis.latency is not None), analysis.tolerance
     )

@@ -1,7 +1,10 @@
-"""`spec` of a CodeModeRollout, as docs/resource.md writes it; defaults are the seed's plan."""
+"""`spec` of a CodeModeRollout, as docs/resource.md writes it; defaults are the seed's plan.
+
+The CRD (crds/) says the same: fields, required ones, defaults, enums and bounds are kept equal
+by tests/unit/rollout/test_spec_crd.py."""
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -19,11 +22,11 @@ class GatewayAPIRouter(CrdModel):
 
 
 class ReplicasRouter(CrdModel):
-    total: int = Field(ge=1)
+    total: int = Field(ge=1, le=1000)
 
 
 class Router(CrdModel):
-    type: Literal["gatewayAPI", "replicas"] = "gatewayAPI"
+    type: Literal["gatewayAPI", "replicas"]
     gateway_api: GatewayAPIRouter | None = Field(default=None, alias="gatewayAPI")
     replicas: ReplicasRouter | None = None
 
@@ -41,7 +44,7 @@ class Gate(CrdModel):
 class Step(CrdModel):
     weight: int = Field(ge=1, le=100)
     pause: Pause | None = None
-    gates: list[Gate] = []
+    gates: list[Gate] = Field(default=[], max_length=5)
 
     @property
     def manual(self) -> bool:
@@ -62,7 +65,7 @@ def seed_steps() -> list[Step]:
 
 
 class Prometheus(CrdModel):
-    address: str = "http://prometheus.monitoring:9090"
+    address: str
     timeout: Duration = timedelta(seconds=10)
 
 
@@ -98,10 +101,12 @@ class Latency(CrdModel):
     `quantiles` in v1's own histogram over the `baseline` before each step's start, or the
     smallest edges at or above the configured `thresholds`."""
 
-    quantiles: list[float] = Field(default_factory=lambda: [0.5, 0.95, 0.99], max_length=5)
+    quantiles: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=lambda: [0.5, 0.95, 0.99], max_length=5
+    )
     thresholds: list[Duration] = Field(default=[], max_length=5)  # set: used instead
     # Relative, as the errors' tolerance: 0.1 lets v2 have 10% more slow requests than v1.
-    tolerance: float = Field(default=0.0, ge=0)
+    tolerance: float = Field(default=0.0, ge=0, le=10)
     # PromQL regexes on the `tool` label ("": every tool). v1 has one tool per operation and
     # v2 has search/execute/pollJob and natives, whose latencies differ by orders of magnitude.
     tools: str = ""
@@ -116,20 +121,13 @@ class Latency(CrdModel):
             raise ValueError("must be a PromQL regex without double quotes or backslashes")
         return tools
 
-    @field_validator("quantiles")
-    @classmethod
-    def _open_unit_interval(cls, quantiles: list[float]) -> list[float]:
-        if any(not 0 < q < 1 for q in quantiles):
-            raise ValueError("latency quantiles must be between 0 and 1 (exclusive)")
-        return quantiles
-
 
 class Analysis(CrdModel):
-    interval: Duration = timedelta(minutes=1)
-    prometheus: Prometheus = Prometheus()
-    alpha: float = Field(default=0.01, gt=0, lt=1)
-    tolerance: float = Field(default=0.0, ge=0)
-    min_requests: int = Field(default=200, ge=0)
+    interval: Duration = Field(default=timedelta(minutes=1), ge=timedelta(seconds=1))
+    prometheus: Prometheus
+    alpha: float = Field(default=0.01, gt=0, le=0.5)
+    tolerance: float = Field(default=0.0, ge=0, le=10)
+    min_requests: int = Field(default=200, ge=1)
     max_canary_infra_errors: int | None = Field(default=None, ge=0)
     selector: str = ""
     queries: Queries = Queries()
@@ -167,14 +165,16 @@ class Notifications(CrdModel):
     The Secret's key holds apprise URLs (whitespace or comma separated): URLs carry tokens."""
 
     secret_ref: SecretKeyRef
-    transitions: list[Transition] = Field(default_factory=lambda: list(TRANSITIONS))
+    transitions: list[Transition] = Field(
+        default_factory=lambda: list(TRANSITIONS), max_length=len(TRANSITIONS)
+    )
 
 
 class RolloutSpec(CrdModel):
     stable: BackendRef
     canary: BackendRef
-    router: Router = Router()
-    steps: list[Step] = Field(default_factory=seed_steps, min_length=1)
+    router: Router
+    steps: list[Step] = Field(default_factory=seed_steps, min_length=1, max_length=20)
     paused: bool = False
     progress_deadline: Duration = timedelta(minutes=10)
     # None: steps advance on time, readiness and gates only (no metric gating), as in Argo.

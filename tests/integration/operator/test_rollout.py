@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
+import pytest
+from codemode_operator.adapters.jobs import job_name, rollout_label
 from codemode_operator.adapters.routers.gateway_api import route_pins
+from codemode_operator.rollout import RunGateJob
 
 from devcluster.cluster import ControlPlane
 from devcluster.workload import deployment, service
@@ -160,8 +164,14 @@ def test_sigkill_mid_step_resumes_same_step_and_deadline(
     assert weights.values() == ["100", "95 5", "75 25", "0 100"]
 
 
-def test_gate_job_runs_before_the_step(
-    control_plane: ControlPlane, namespace: str, operator: Operator
+# A name long enough that cutting `<rollout>-a1-s<step>-g1` at 63 characters gave both gates the
+# same Job name (the second create was a swallowed 409 and step 2 waited for good).
+LONG_NAME = ("mcp-rollout.prod-" * 4)[:62] + "x"
+
+
+@pytest.mark.parametrize("name", ["mcp", LONG_NAME])
+def test_gate_jobs_run_before_their_steps(
+    control_plane: ControlPlane, namespace: str, operator: Operator, name: str
 ) -> None:
     _gateway_setup(control_plane, namespace)
     smoke = {
@@ -178,12 +188,25 @@ def test_gate_job_runs_before_the_step(
             }
         }
     }
+    gated = [{"name": "smoke", "job": smoke}]
     steps = [
-        {"weight": 5, "pause": {"duration": "2s"}, "gates": [{"name": "smoke", "job": smoke}]},
+        {"weight": 5, "pause": {"duration": "2s"}, "gates": gated},
+        {"weight": 25, "pause": {"duration": "2s"}, "gates": gated},
         {"weight": 100},
     ]
-    apply(control_plane, namespace, rollout(steps=steps))
-    wait_for("Succeeded", lambda: _phase(control_plane, namespace) == "Succeeded", STEP_TIMEOUT)
-    job = get(control_plane, namespace, "job", "mcp-a1-s1-g1")
-    assert job["status"].get("succeeded") == 1  # kwok ran its pod to completion
-    assert job["metadata"]["ownerReferences"][0]["kind"] == "CodeModeRollout"
+    apply(control_plane, namespace, rollout(name=name, steps=steps))
+    phase = lambda: status(control_plane, namespace, name).get("phase")  # noqa: E731
+    wait_for("Succeeded", lambda: phase() == "Succeeded", STEP_TIMEOUT, show=phase)
+    selector = f"codemode.io/rollout={rollout_label(name)}"
+    listed = json.loads(
+        control_plane.kubectl("get", "jobs", "-n", namespace, "-l", selector, "-o", "json")
+    )
+    jobs = {job["metadata"]["name"]: job for job in listed["items"]}
+    assert sorted(jobs) == sorted(
+        job_name(name, RunGateJob(step=step, index=0, attempt=1)) for step in (0, 1)
+    )
+    if name == "mcp":
+        assert sorted(jobs) == ["mcp-a1-s1-g1", "mcp-a1-s2-g1"]
+    for job in jobs.values():
+        assert job["status"].get("succeeded") == 1  # kwok ran its pod to completion
+        assert job["metadata"]["ownerReferences"][0]["kind"] == "CodeModeRollout"

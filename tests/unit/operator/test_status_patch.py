@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from codemode_operator.reconciling import status_patch
 
-
-def merge(target: Any, patch: Any) -> Any:
-    """RFC 7386 applied, as the API server applies a merge patch."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge(result.get(key), value)
-    return result
+from .fake_cluster import merge
 
 
 def test_a_nested_field_cleared_by_the_core_is_removed() -> None:

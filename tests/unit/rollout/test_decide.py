@@ -16,7 +16,7 @@ from codemode_operator.rollout import (
     decide,
 )
 
-from .world import World, make_spec, ready
+from .world import PROMETHEUS, World, make_spec, ready
 
 MIN = timedelta(minutes=1)
 
@@ -130,7 +130,12 @@ def test_no_traffic_at_all_never_passes() -> None:
 @pytest.mark.parametrize(("action", "phase"), [("Hold", "Progressing"), ("Rollback", "RolledBack")])
 def test_metrics_unavailable_holds_then_follows_the_policy(action: str, phase: str) -> None:
     world = started(
-        spec=make_spec(analysis={"onMetricsUnavailable": {"after": "10m", "action": action}})
+        spec=make_spec(
+            analysis={
+                "prometheus": PROMETHEUS,
+                "onMetricsUnavailable": {"after": "10m", "action": action},
+            }
+        )
     )
     world.run(timedelta(minutes=25))
     world.metrics_down = "connection refused"

@@ -49,11 +49,15 @@ def ready(replicas: int = 2, revision: str = "r1") -> DeploymentState:
     )
 
 
+PROMETHEUS = {"address": "http://prometheus:9090"}
+
+
 def make_spec(**overrides: object) -> RolloutSpec:
     base = {
         "stable": {"deployment": "mcp-v1", "service": "mcp-v1"},
         "canary": {"deployment": "mcp-v2", "service": "mcp-v2"},
-        "analysis": {"prometheus": {"address": "http://prometheus:9090"}},
+        "router": {"type": "gatewayAPI", "gatewayAPI": {"httpRoute": "mcp"}},
+        "analysis": {"prometheus": PROMETHEUS},
     }
     return RolloutSpec.model_validate(base | overrides)
 

@@ -1,0 +1,229 @@
+"""One tick's orchestration: the status commit, guarded by the resourceVersion the tick started
+from, is what lets its actions run (reconciling.py). In-memory fakes (fake_cluster.py), the real
+core and adapters."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from codemode_operator.adapters.routers.gateway_api import route_pins, route_weight
+from codemode_operator.reconciling import reconcile
+from codemode_operator.rollout import REQUEST_ANNOTATION, RolloutStatus
+
+from .fake_cluster import ROLLOUTS, ROUTES, FakeCluster
+
+T0 = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+LOGGER = logging.getLogger("test.tick")
+ROUTE = {
+    "apiVersion": "gateway.networking.k8s.io/v1",
+    "kind": "HTTPRoute",
+    "metadata": {"name": "mcp"},
+    "spec": {"rules": [{"backendRefs": [{"name": "mcp-v1", "port": 80, "weight": 100}]}]},
+}
+ROLLOUT = {
+    "apiVersion": "codemode.io/v1alpha1",
+    "kind": "CodeModeRollout",
+    "metadata": {"name": "mcp", "uid": "uid-1", "generation": 1},
+    "spec": {
+        "stable": {"deployment": "mcp-v1", "service": "mcp-v1"},
+        "canary": {"deployment": "mcp-v2", "service": "mcp-v2"},
+        "router": {"type": "gatewayAPI", "gatewayAPI": {"httpRoute": "mcp"}},
+        "steps": [{"weight": 5, "pause": {"duration": "1h"}}, {"weight": 100}],
+    },
+}
+
+
+def _weight(fake: FakeCluster) -> int | None:
+    return route_weight(fake.api.get(ROUTES, "mcp"), "mcp-v1", "mcp-v2")
+
+
+async def _tick(fake: FakeCluster, body: dict[str, Any], now: datetime) -> RolloutStatus | None:
+    return await reconcile(body, fake.cluster(), LOGGER, now)
+
+
+async def _tick_latest(fake: FakeCluster, now: datetime = T0) -> RolloutStatus | None:
+    """A tick on the stored copy (kopf's watch caught up)."""
+    return await _tick(fake, fake.api.get(ROLLOUTS, "mcp"), now)
+
+
+async def _dwelling() -> FakeCluster:
+    """A rollout at step 1, its 5% shown by the route."""
+    fake = FakeCluster()
+    fake.api.put(ROUTES, ROUTE)
+    fake.api.put(ROLLOUTS, ROLLOUT)
+    await _tick_latest(fake)  # decides step 1 and writes its weight
+    status = await _tick_latest(fake)  # reads it back: the step starts
+    assert status is not None and status.step_started_at == T0
+    assert _weight(fake) == 5
+    fake.api.writes.clear()
+    return fake
+
+
+async def test_the_commit_comes_first_and_carries_the_version_the_tick_started_from() -> None:
+    fake = FakeCluster()
+    fake.api.put(ROUTES, ROUTE)
+    body = fake.api.put(ROLLOUTS, ROLLOUT)
+    status = await _tick(fake, body, T0)
+    assert status is not None and status.phase == "Progressing"
+    calls = [(call, name) for call, name, _ in fake.api.writes]
+    assert calls == [
+        ("patch_status", "mcp"),  # the decision
+        ("replace", "mcp"),  # its weight
+        ("replace", "mcp"),  # its pins
+        ("patch_status", "mcp"),  # the posted Event leaves the outbox
+    ]
+    decision, trim = fake.api.status_writes()
+    assert decision["metadata"] == {"resourceVersion": body["metadata"]["resourceVersion"]}
+    assert trim == {
+        "status": {"events": {"outbox": []}},
+        # guarded by the decision's own write, not by the copy the tick started from
+        "metadata": {"resourceVersion": str(int(body["metadata"]["resourceVersion"]) + 1)},
+    }
+    route = fake.api.get(ROUTES, "mcp")
+    assert (route_weight(route, "mcp-v1", "mcp-v2"), route_pins(route, "mcp-v1", "mcp-v2")) == (
+        5,
+        ("v1", "v2"),
+    )
+    assert [e["reason"] for e in fake.api.events] == ["Created"]
+
+
+async def test_a_stale_copy_is_refused_and_none_of_its_actions_run() -> None:
+    fake = await _dwelling()
+    stale = fake.api.annotate(ROLLOUTS, "mcp", REQUEST_ANNOTATION, "abort")
+    fake.api.annotate(ROLLOUTS, "mcp", "team", "search")  # a later write the copy has not seen
+    stored, events = fake.api.get(ROLLOUTS, "mcp"), list(fake.api.events)
+
+    assert await _tick(fake, stale, T0 + timedelta(seconds=5)) is None
+    # The abort's status write was tried with the copy's version and refused ...
+    [(call, _, refused)] = fake.api.refused
+    assert call == "patch_status"
+    assert refused["metadata"] == {"resourceVersion": stale["metadata"]["resourceVersion"]}
+    assert refused["status"]["phase"] == "Aborted"
+    # ... so nothing of that tick happened: no weight 0, no pin change, the request still there.
+    assert fake.api.writes == []
+    assert fake.api.get(ROLLOUTS, "mcp") == stored
+    assert _weight(fake) == 5
+    assert fake.api.events == events and fake.kopf_events == []
+
+    # The next tick, on the fresh copy, applies the request once.
+    status = await _tick_latest(fake, T0 + timedelta(seconds=6))
+    assert status is not None and status.phase == "Aborted"
+    assert _weight(fake) == 0
+    assert REQUEST_ANNOTATION not in fake.api.get(ROLLOUTS, "mcp")["metadata"]["annotations"]
+
+
+async def test_a_failed_action_keeps_the_commit_and_is_done_by_the_next_tick() -> None:
+    fake = FakeCluster()
+    fake.api.put(ROLLOUTS, ROLLOUT)  # the HTTPRoute is not there yet
+    status = await _tick_latest(fake)
+    assert status is not None
+    stored = fake.api.get(ROLLOUTS, "mcp")["status"]
+    assert (stored["phase"], stored["canaryWeight"]) == ("Progressing", 5)
+    assert "applying" in stored  # decided, not yet shown by the router
+    assert [(t, r) for t, r, _ in fake.kopf_events] == [
+        ("Warning", "ActionFailed"),
+        ("Warning", "ActionFailed"),
+    ]
+    assert fake.kopf_events[0][2].startswith("SetWeight(weight=5): (404)")
+    assert fake.kopf_events[1][2].startswith("SetPins(versions=('v1', 'v2')): (404)")
+    assert [e["reason"] for e in fake.api.events] == ["Created"]  # the rest of the tick ran
+
+    fake.api.put(ROUTES, ROUTE)
+    await _tick_latest(fake, T0 + timedelta(seconds=5))
+    assert _weight(fake) == 5  # re-derived from the status: the weight is written again
+
+
+async def test_an_unchanged_status_is_not_written_and_its_leftover_events_still_go_out() -> None:
+    fake = FakeCluster()
+    fake.api.put(ROUTES, ROUTE)
+    fake.api.put(ROLLOUTS, ROLLOUT)
+    fake.api.fail_events = True  # the Events stay in the status' outbox
+    for _ in range(2):
+        await _tick_latest(fake)
+    fake.api.writes.clear()
+    status = await _tick_latest(fake)  # the same moment: nothing to decide
+    assert status is not None and status.step_started_at == T0
+    assert fake.api.writes == []
+    queued = [r["reason"] for r in fake.api.get(ROLLOUTS, "mcp")["status"]["events"]["outbox"]]
+    assert queued == ["Created", "StepStarted"]
+
+    fake.api.fail_events = False
+    body = fake.api.get(ROLLOUTS, "mcp")
+    assert await _tick(fake, body, T0) is not None
+    assert [e["reason"] for e in fake.api.events] == ["Created", "StepStarted"]
+    # No decision to commit: the outbox's trim alone, guarded by the copy the tick started from.
+    assert fake.api.status_writes() == [
+        {
+            "status": {"events": {"outbox": []}},
+            "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
+        }
+    ]
+
+
+async def test_an_unchanged_status_on_a_stale_copy_posts_each_event_once_and_trims_nothing() -> (
+    None
+):
+    fake = FakeCluster()
+    fake.api.put(ROUTES, ROUTE)
+    fake.api.put(ROLLOUTS, ROLLOUT)
+    fake.api.fail_events = True
+    for _ in range(3):
+        await _tick_latest(fake)
+    fake.api.fail_events = False
+    stale = fake.api.get(ROLLOUTS, "mcp")
+    fake.api.annotate(ROLLOUTS, "mcp", "team", "search")
+    fake.api.writes.clear()
+    await _tick(fake, stale, T0)
+    await _tick(fake, stale, T0)  # the watch still lags: the same copy again
+    assert [e["reason"] for e in fake.api.events] == ["Created", "StepStarted"]  # once each
+    assert fake.api.writes == [] and len(fake.api.refused) == 2  # the trims, refused
+    await _tick_latest(fake)
+    assert fake.api.get(ROLLOUTS, "mcp")["status"]["events"]["outbox"] == []
+
+
+async def _succeeded() -> FakeCluster:
+    fake = FakeCluster()
+    fake.api.put(ROUTES, ROUTE)
+    fake.api.put(ROLLOUTS, {**ROLLOUT, "spec": {**ROLLOUT["spec"], "steps": [{"weight": 100}]}})
+    for _ in range(2):
+        await _tick_latest(fake)
+    assert fake.api.get(ROLLOUTS, "mcp")["status"]["phase"] == "Succeeded"
+    assert _weight(fake) == 100
+    fake.api.writes.clear()
+    fake.api.unchanged.clear()
+    return fake
+
+
+async def test_an_unchanged_status_that_acts_is_guarded_by_an_empty_commit() -> None:
+    fake = await _succeeded()
+    route = fake.api.get(ROUTES, "mcp")
+    route["spec"]["rules"][0]["backendRefs"] = [{"name": "mcp-v1", "port": 80, "weight": 100}]
+    fake.api.put(ROUTES, route)  # a hand edit: all traffic to v1
+    body = fake.api.get(ROLLOUTS, "mcp")
+    assert await _tick(fake, body, T0 + timedelta(seconds=5)) is not None
+    assert fake.api.unchanged == [
+        (
+            "patch_status",
+            "mcp",
+            {"status": {}, "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]}},
+        )
+    ]  # asked, accepted, nothing written
+    assert fake.api.status_writes() == []
+    assert _weight(fake) == 100  # the router follows the status again
+
+
+async def test_a_stale_copy_whose_status_would_not_change_still_acts_on_nothing() -> None:
+    """Succeeded keeps its status while it puts the router back to 100%: on a copy from before
+    an abort that would undo the abort's weight 0, so such a tick is guarded too."""
+    fake = await _succeeded()
+    succeeded = fake.api.get(ROLLOUTS, "mcp")
+    fake.api.annotate(ROLLOUTS, "mcp", REQUEST_ANNOTATION, "abort")
+    aborted = await _tick_latest(fake, T0 + timedelta(seconds=5))
+    assert aborted is not None and aborted.phase == "Aborted" and _weight(fake) == 0
+    fake.api.writes.clear()
+
+    assert await _tick(fake, succeeded, T0 + timedelta(seconds=6)) is None
+    assert fake.api.writes == []
+    assert _weight(fake) == 0

@@ -53,9 +53,11 @@ binaries: python-deps
 images: system-packages python-deps binaries
 	$(PY) -m devcluster images
 
+# mypy checks what pyproject's [tool.mypy] names (strict on the rollout core).
 lint: python-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # pytest's exit 5 (no tests collected) is a failure here, and says so.
 test: deps images lint

@@ -57,7 +57,8 @@ def requests(cp: ControlPlane) -> Counter[Key]:
         resource = found.get("resource", "") + (
             f"/{found['subresource']}" if found.get("subresource") else ""
         )
-        counts[found.get("verb", "?"), resource, found.get("code", "")] += float(value)
+        # Whole requests, though the text format may print a large count as 1.234567e+06.
+        counts[found.get("verb", "?"), resource, found.get("code", "")] += round(float(value))
     return counts
 
 
@@ -296,8 +297,11 @@ def _walk(
 
     def all_available() -> bool:
         items = apps.list_deployment_for_all_namespaces().items
-        ready = [d for d in items if d.metadata.namespace.startswith("bench-")]
-        return sum(1 for d in ready if (d.status.available_replicas or 0) >= 1) == 2 * rollouts
+        ours = [
+            d for d in items if d.metadata and (d.metadata.namespace or "").startswith("bench-")
+        ]
+        ready = [d for d in ours if d.status and (d.status.available_replicas or 0) >= 1]
+        return len(ready) == 2 * rollouts
 
     bounded_wait("all Deployments Available", all_available, 300, 2)
     steps = [{"weight": w, "pause": {"duration": DWELL}} for w in WEIGHTS[:-1]]

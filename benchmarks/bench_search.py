@@ -113,11 +113,10 @@ def browse_lift() -> list[str]:
             with_browse += 1
             continue
         spent, size = spent + 1, size + len(search.tags().model_dump_json())
-        spec = load_spec(REAL_SPECS / task.spec)
+        # Every name came from this spec's own search: a name it lacks fails loudly (KeyError).
+        operations = {op.name: op for op in load_spec(REAL_SPECS / task.spec).operations}
         tags = dict.fromkeys(
-            tag
-            for name in names[:3]
-            for tag in (spec.operation(name).tags or (UNTAGGED,))  # type: ignore[union-attr]
+            tag for name in names[:3] for tag in (operations[name].tags or (UNTAGGED,))
         )
         for tag in tags:
             listing = search.browse(tag)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import kubernetes
@@ -110,7 +110,8 @@ class Scenario:
         body = self._api.get_namespaced_custom_object(
             "codemode.io", "v1alpha1", NAMESPACE, "codemoderollouts", name
         )
-        return dict(body.get("status") or {})
+        # The custom objects API returns the decoded JSON object; its annotation says `object`.
+        return dict(cast(dict[str, Any], body).get("status") or {})
 
     def _check_alive(self) -> None:
         for process in self.stack.processes:

@@ -117,13 +117,19 @@ def _start_operator(cp: ControlPlane, logs: Path) -> ManagedProcess:
     return operator
 
 
+def _stop_all(processes: list[ManagedProcess]) -> None:
+    """The processes still listed at exit, the last started first."""
+    for process in reversed(processes):
+        process.stop()
+
+
 @contextmanager
 def running(workdir: Path) -> Iterator[Stack]:
     """Everything up, in dependency order; on exit (also Ctrl-C or a failure) all of it stops."""
     with ExitStack() as cleanup:
         cleanup.callback(signal.signal, signal.SIGINT, signal.getsignal(signal.SIGINT))
         processes: list[ManagedProcess] = []
-        cleanup.callback(lambda: [p.stop() for p in reversed(processes)])
+        cleanup.callback(_stop_all, processes)
         network = cleanup.enter_context(pod_network.running(workdir / "pods"))
         # The pods start in the background while the control plane comes up.
         store = redis.start(workdir / "redis", host=network.host_ip)  # the pods reach the bridge

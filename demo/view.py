@@ -18,7 +18,9 @@ from demo.traffic import Tally
 
 
 def _condition(status: dict[str, Any], kind: str) -> str:
-    found = next((c for c in status.get("conditions", []) if c.get("type") == kind), {})
+    found: dict[str, Any] = next(
+        (c for c in status.get("conditions", []) if c.get("type") == kind), {}
+    )
     return str(found.get("reason", "-"))
 
 

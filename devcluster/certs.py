@@ -13,6 +13,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 KUBERNETES_SERVICE_IP = "10.96.0.1"  # first address of the service range the API server is given
@@ -76,11 +77,13 @@ class Pki:
         _write_key(self._ca_key, folder / "ca.key")
         self.ca_key = folder / "ca.key"
 
-    def _builder(self, subject: x509.Name, public_key: object) -> x509.CertificateBuilder:
+    def _builder(
+        self, subject: x509.Name, public_key: CertificatePublicKeyTypes
+    ) -> x509.CertificateBuilder:
         return (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .public_key(public_key)  # type: ignore[arg-type]
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(self._now)
             .not_valid_after(self._now + dt.timedelta(days=30))

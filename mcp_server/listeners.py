@@ -30,4 +30,5 @@ class Listeners:
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket bound the way uvicorn binds its own (exits when the port is taken)."""
-    return uvicorn.Config(app=None, host=host, port=port).bind_socket()
+    # Only the socket: no app is loaded (Config loads its app in `load`, never called here).
+    return uvicorn.Config(app="", host=host, port=port).bind_socket()

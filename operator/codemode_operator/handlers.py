@@ -7,10 +7,9 @@ reconcile; a standby's timers wait for the lease, so a takeover acts at once, no
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -18,7 +17,7 @@ from codemode_operator import leadership, metrics, reconciling
 from codemode_operator.adapters.kube import Kube, deployment_state
 from codemode_operator.adapters.lease import Elector
 from codemode_operator.adapters.routers import gateway_api
-from codemode_operator.rollout import RolloutStatus
+from codemode_operator.rollout import DeploymentState, RolloutStatus
 from codemode_operator.settings import Settings
 
 # kopf's timers need its finalizer on the rollout (to stop the timer before the object goes).
@@ -50,7 +49,9 @@ OWN_WRITE_WAIT = 2.0  # seconds for our own write to come back through the watch
 
 
 def _event(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
-    kopf.event(dict(body), type=type_, reason=reason, message=message)
+    # kopf reads the apiVersion, kind and metadata of any mapping it is given (and copies them
+    # at once); its annotation names only its own Body.
+    kopf.event(cast(kopf.Body, dict(body)), type=type_, reason=reason, message=message)
 
 
 def _first(index: kopf.Index, key: tuple[str, str]) -> Any:
@@ -70,7 +71,7 @@ class _IndexView(Mapping[tuple[str, str], Any]):
             raise KeyError(key)
         return value
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self.index or {})
 
     def __len__(self) -> int:
@@ -102,7 +103,7 @@ async def _await_lease(
 
 
 async def _tick(
-    body: kopf.Body, cluster: reconciling.Cluster, logger: logging.Logger, slots: asyncio.Semaphore
+    body: kopf.Body, cluster: reconciling.Cluster, logger: kopf.Logger, slots: asyncio.Semaphore
 ) -> RolloutStatus | None:
     # One tick per worker thread at a time (FIFO): the others wait here holding nothing. Without
     # it every rollout's tick was in flight at once at 500 rollouts, each with its spec, status
@@ -138,8 +139,11 @@ def register(
     """Register the handlers; HTTPRoutes are watched only where Gateway API is installed."""
     slots = asyncio.Semaphore(settings.workers)
 
+    # kopf's `namespace` is None only for cluster-scoped objects: never for these kinds.
     @kopf.index("apps", "v1", "deployments", registry=registry, id="deployments")
-    def deployments(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    def deployments(
+        namespace: str | None, name: str, body: kopf.Body, **_: Any
+    ) -> dict[tuple[str | None, str], DeploymentState]:
         return {(namespace, name): deployment_state(body)}
 
     if with_gateway_api:
@@ -151,7 +155,9 @@ def register(
             registry=registry,
             id="httproutes",
         )
-        def httproutes(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        def httproutes(
+            namespace: str | None, name: str, body: kopf.Body, **_: Any
+        ) -> dict[tuple[str | None, str], dict[str, Any]]:
             return {(namespace, name): {"metadata": {"name": name}, "spec": dict(body.spec)}}
 
     @kopf.timer(
@@ -163,9 +169,9 @@ def register(
         registry=registry,
         id="reconcile",
     )
-    async def reconcile(
-        body: kopf.Body, logger: logging.Logger, stopped: kopf.DaemonStopped, **kwargs: Any
-    ) -> None:
+    async def reconcile(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
+        # kopf passes timers their `stopped` flag as it does daemons; its TimerFn does not name it.
+        stopped: kopf.DaemonStopped = kwargs["stopped"]
         cluster = reconciling.Cluster(
             kube=kube,
             deployments=_IndexView(kwargs["deployments"]),
@@ -195,6 +201,6 @@ def register(
     # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
     # so kopf makes no metadata writes of its own on the rollouts.
     @kopf.on.event(reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL, registry=registry)
-    def forget(type: str, namespace: str, name: str, **_: Any) -> None:
-        if type == "DELETED":
+    def forget(type: str, namespace: str | None, name: str, **_: Any) -> None:
+        if type == "DELETED" and namespace is not None:  # rollouts are namespaced: never None
             metrics.forget(namespace, name)

@@ -59,8 +59,10 @@ async def write(cluster: Cluster, body: Mapping[str, Any], leadership: Leadershi
     body's resourceVersion: a concurrent status write wins, and the next tick tries again."""
     target = wanted(leadership)
     raw = body.get("status") or {}
-    now = next((c for c in raw.get("conditions", ()) if c.get("type") == CONTROLLER), {})
-    if target is None or (now.get("status"), now.get("reason"), now.get("message")) == target:
+    old: Mapping[str, Any] = next(
+        (c for c in raw.get("conditions", ()) if c.get("type") == CONTROLLER), {}
+    )
+    if target is None or (old.get("status"), old.get("reason"), old.get("message")) == target:
         return False  # the common case, every tick of the leader: no model to build
     status = RolloutStatus.model_validate(raw)
     condition = update(status, leadership, datetime.now(UTC))

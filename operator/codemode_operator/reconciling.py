@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kubernetes
 
@@ -50,6 +50,8 @@ GROUP, VERSION, PLURAL = "codemode.io", "v1alpha1", "codemoderollouts"
 # Transitions, one line each (kopf's own per-tick success lines are silenced in __main__).
 TRANSITIONS_LOG = logging.getLogger("codemode.rollout")
 EventFn = Callable[[Mapping[str, Any], str, str, str], None]
+# kopf hands a handler its per-object LoggerAdapter; a plain Logger does as well.
+Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,9 @@ async def _observe(
         stable=cluster.deployments.get((namespace, spec.stable.deployment)),
         router_weight=router.read_weight(desired(spec, status)),
         router_pins=router.read_pins(),
-        metrics=await prometheus.sample(spec.analysis, window) if window else None,
+        metrics=await prometheus.sample(spec.analysis, window)
+        if window and spec.analysis
+        else None,
         request=(meta.get("annotations") or {}).get(REQUEST_ANNOTATION),
         gates=await jobs.observe(cluster.kube, namespace, meta["name"], status.attempt)
         if gated
@@ -155,7 +159,8 @@ async def commit(
         if error.status == 409:
             return None  # a stale copy: the next tick decides on the fresh one
         raise
-    return str(stored.get("metadata", {}).get("resourceVersion", ""))
+    # The custom objects API returns the decoded JSON object; its annotation says `object`.
+    return str(cast(dict[str, Any], stored).get("metadata", {}).get("resourceVersion", ""))
 
 
 async def _act(
@@ -164,7 +169,7 @@ async def _act(
     router: Router,
     cluster: Cluster,
     actions: tuple[Any, ...],
-    logger: logging.Logger,
+    logger: Logger,
 ) -> None:
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
@@ -200,7 +205,7 @@ async def _post_events(
     status: RolloutStatus,
     cluster: Cluster,
     version: str,
-    logger: logging.Logger,
+    logger: Logger,
 ) -> None:
     """Post the Events outbox in order, then remove what was posted (guarded by `version`,
     the resourceVersion of this tick's commit: a stale copy never drops a newer record)."""
@@ -279,9 +284,9 @@ def failure_conditions(
     """The conditions with `ReconcileError` True for `error`; None when they say so already
     (one Warning event per distinct failure, not one per tick of a failing loop)."""
     kept = [c for c in conditions if isinstance(c, Mapping)] if isinstance(conditions, list) else []
-    before = next((c for c in kept if c.get("type") == RECONCILE_ERROR), None)
+    before = next((c for c in kept if c.get("type") == RECONCILE_ERROR), {})
     message = " ".join(f"{type(error).__name__}: {error}".split())[:1000]
-    failing = before is not None and before.get("status") == "True"
+    failing = before.get("status") == "True"
     if failing and before.get("message") == message:
         return None
     since = before.get("lastTransitionTime") if failing else None
@@ -301,7 +306,7 @@ async def _report_failure(
     cluster: Cluster,
     error: Exception,
     now: datetime,
-    logger: logging.Logger,
+    logger: Logger,
 ) -> None:
     """Put a failed tick on the rollout itself: a condition and a Warning event."""
     updated = failure_conditions((body.get("status") or {}).get("conditions"), error, now)
@@ -316,7 +321,7 @@ async def _report_failure(
 
 
 async def reconcile(
-    body: Mapping[str, Any], cluster: Cluster, logger: logging.Logger, now: datetime | None = None
+    body: Mapping[str, Any], cluster: Cluster, logger: Logger, now: datetime | None = None
 ) -> RolloutStatus | None:
     """Returns the committed status, or None when this tick's copy was stale.
 
@@ -331,7 +336,7 @@ async def reconcile(
 
 
 async def _tick(
-    body: Mapping[str, Any], cluster: Cluster, logger: logging.Logger, now: datetime
+    body: Mapping[str, Any], cluster: Cluster, logger: Logger, now: datetime
 ) -> RolloutStatus | None:
     spec = RolloutSpec.model_validate(body.get("spec") or {})
     old = dict(body.get("status") or {})

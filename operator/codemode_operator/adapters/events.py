@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import kubernetes
+from kubernetes.client import CoreV1Event
 
 from codemode_operator.adapters.kube import Kube
 from codemode_operator.rollout.status import EventRecord
@@ -55,9 +56,11 @@ def event_body(rollout: Mapping[str, Any], record: EventRecord) -> dict[str, Any
 async def post(kube: Kube, rollout: Mapping[str, Any], record: EventRecord) -> bool:
     """Create the Event; False when it already exists (posted before a restart)."""
     body = event_body(rollout, record)
+    # As the client would at the call (validate_call), but typed: the same JSON is sent.
+    model = CoreV1Event.model_validate(body)
     try:
         await asyncio.to_thread(
-            kube.core.create_namespaced_event, body["metadata"]["namespace"], body
+            kube.core.create_namespaced_event, body["metadata"]["namespace"], model
         )
     except kubernetes.client.ApiException as error:
         if error.status == 409:

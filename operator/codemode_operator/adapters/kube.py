@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import kubernetes
-from kubernetes.client import ApiClient, AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi
+from kubernetes.client import ApiClient, AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, V1Job
 
 from codemode_operator.rollout import DeploymentState
 
@@ -80,8 +80,11 @@ class Kube:
         )
 
     async def create_job(self, namespace: str, job: dict[str, Any]) -> None:
+        # The client validates a dict body into its model at the call anyway (pydantic's
+        # validate_call); done here, the call is typed and sends the same JSON.
+        model = V1Job.model_validate(job)
         try:
-            await asyncio.to_thread(self.batch.create_namespaced_job, namespace, job)
+            await asyncio.to_thread(self.batch.create_namespaced_job, namespace, model)
         except kubernetes.client.ApiException as error:
             if error.status != 409:  # already created by an earlier tick: that is the goal
                 raise

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from kubernetes.client import ApiClient, CoordinationV1Api
 from kubernetes.client.exceptions import ApiException
@@ -128,7 +128,9 @@ class Elector:
         self._api = CoordinationV1Api(client)
         self._calls = _LeaseCalls(self._api, timings.renew_deadline / 2, self._released)
         lock = LeaseLock(name, namespace, identity)
-        lock.api_instance = self._calls
+        # The (untyped) lock's attribute is inferred as the API class; it only calls the API's
+        # lease methods by name, and the proxy forwards each.
+        lock.api_instance = cast(CoordinationV1Api, self._calls)
         config = electionconfig.Config(
             lock,
             lease_duration=timings.duration,

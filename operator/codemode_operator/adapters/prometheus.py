@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
@@ -56,6 +56,13 @@ class QueryError(Exception):
     """One query had no usable answer; the message says why."""
 
 
+class Series(TypedDict):
+    """One series of an instant query's result (a vector), as Prometheus' HTTP API sends it."""
+
+    metric: dict[str, str]
+    value: list[float | str]  # [unix time, the sample's value as a string]
+
+
 def _milliseconds(start: datetime, end: datetime) -> str:
     # Milliseconds: the next window's start is this one's end, so offsets must not round.
     return f"{max(1, round((end - start).total_seconds() * 1000))}ms"
@@ -83,18 +90,18 @@ def queries(analysis: Analysis, version: str, window: Window) -> dict[str, str]:
     return filled
 
 
-def _value(result: list[dict[str, object]], query: str) -> float:
+def _value(result: list[Series], query: str) -> float:
     if not result:
         return 0.0  # no series: nothing was counted in the window (not-enough-data holds)
     if len(result) > 1:
         raise QueryError(f"query returned {len(result)} series, expected one (sum it): {query}")
-    value = float(result[0]["value"][1])  # type: ignore[index]
+    value = float(result[0]["value"][1])
     if math.isnan(value) or math.isinf(value):
         raise QueryError(f"query returned {value}: {query}")
     return max(0.0, value)
 
 
-def _result(client: PrometheusConnect, query: str, at: float, timeout: float) -> list[dict]:
+def _result(client: PrometheusConnect, query: str, at: float, timeout: float) -> list[Series]:
     try:
         return client.custom_query(
             query, params={"time": at, "timeout": f"{timeout:g}s"}, timeout=timeout

@@ -9,8 +9,22 @@ from .conditions import ANALYSIS_PASSING
 from .duration import format_duration
 from .observations import Counts, MetricsFailure, MetricsSample
 from .spec import RolloutSpec
-from .status import LatencyAnalysis, MetricAnalysis, RolloutStatus, VersionCounts
+from .status import (
+    ConditionStatus,
+    LatencyAnalysis,
+    MetricAnalysis,
+    RolloutStatus,
+    Verdict,
+    VersionCounts,
+)
 from .tick import Tick
+
+# The AnalysisPassing condition's status for each verdict.
+PASSING: dict[Verdict, ConditionStatus] = {
+    "Pass": "True",
+    "Fail": "False",
+    "Inconclusive": "Unknown",
+}
 
 
 @dataclass(frozen=True)
@@ -101,12 +115,13 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
         for name, (test, canary_errors, stable_errors) in tests.items()
     }
     if spec.latency is not None and record.latency is not None:
-        histograms = sample.canary_latency, sample.stable_latency
-        if histograms[0] is not None and histograms[1] is not None:
+        canary_latency, stable_latency = sample.canary_latency, sample.stable_latency
+        if canary_latency is not None and stable_latency is not None:
             updated["latency"] = latency.update(
                 record.latency,
                 spec.latency,
-                *histograms,
+                canary_latency,
+                stable_latency,
                 t.status.step_index,
                 spec.alpha,
                 sample.stable_baseline,
@@ -142,7 +157,7 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
             "metrics_unavailable_reason": None,
         }
     )
-    passing = {"Pass": "True", "Fail": "False", "Inconclusive": "Unknown"}[outcome]
+    passing = PASSING[outcome]
     conditions.set_condition(t.status, ANALYSIS_PASSING, passing, outcome, message, t.now)
     if outcome == "Fail":
         phases.roll_back(t, "AnalysisFailed", message)

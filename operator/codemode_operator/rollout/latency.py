@@ -25,11 +25,19 @@ from .status import LatencyAnalysis, LatencyThreshold
 MIN_STABLE_REQUESTS = 100
 
 
+def _slots(spec: Latency) -> list[float | None]:
+    """Each threshold's v1 quantile; None for each configured threshold."""
+    if spec.thresholds:
+        return [None for _ in spec.thresholds]
+    return list(spec.quantiles)
+
+
 def start(spec: Latency, alpha: float) -> LatencyAnalysis:
     """A latency test that has seen nothing: every threshold's e-process at 1."""
     state = verdict.start(verdict.LATENCY, alpha)
-    slots = spec.quantiles if not spec.thresholds else [None] * len(spec.thresholds)
-    thresholds = [LatencyThreshold(**state.model_dump(), quantile=quantile) for quantile in slots]
+    thresholds = [
+        LatencyThreshold(**state.model_dump(), quantile=quantile) for quantile in _slots(spec)
+    ]
     return LatencyAnalysis(
         null_ratio=1 + spec.tolerance,
         thresholds=thresholds,
@@ -43,9 +51,7 @@ def restart_reason(record: LatencyAnalysis | None, spec: Latency) -> str | None:
         return "the latency test is new"
     if record.null_ratio != 1 + spec.tolerance:
         return f"latency tolerance is now {spec.tolerance}"
-    quantiles = [t.quantile for t in record.thresholds]
-    wanted = spec.quantiles if not spec.thresholds else [None] * len(spec.thresholds)
-    if quantiles != wanted:
+    if [t.quantile for t in record.thresholds] != _slots(spec):
         return "the latency thresholds changed"
     prior = list(verdict.LATENCY.prior.ratios)
     if any(t.prior_ratios != prior for t in record.thresholds):

@@ -2,10 +2,14 @@
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
 
 from . import statistics
 from .statistics import Prior
 from .status import AnalysisRecord, Evidence, MetricAnalysis, Verdict
+
+# A metric's state or a subclass of it (a latency threshold): `update` returns the same kind.
+State = TypeVar("State", bound=MetricAnalysis)
 
 
 @dataclass(frozen=True)
@@ -63,14 +67,14 @@ def new_record(alpha: float, tolerance: float) -> AnalysisRecord:
 
 
 def update(
-    state: MetricAnalysis,
+    state: State,
     test: MetricTest,
     *,
     canary: tuple[int, int],
     stable: tuple[int, int],
     null_ratio: float,
     alpha: float,
-) -> MetricAnalysis:
+) -> State:
     """Fold one interval's (requests, errors) per version into the metric's running test."""
     (canary_requests, canary_errors), (stable_requests, stable_errors) = canary, stable
     requests = canary_requests + stable_requests

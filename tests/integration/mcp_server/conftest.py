@@ -21,7 +21,7 @@ import httpx
 import pytest
 import uvicorn
 import yaml
-from mcp import ClientSession
+from mcp import Client
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,7 +40,7 @@ NATIVES = ["getDeployment", "listProjects"]
 def wait_until_up(url: str, process: subprocess.Popen[bytes] | None, seconds: float) -> None:
     def alive() -> None:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
 
     wait_until(url, lambda: httpx.get(url, timeout=1.0).status_code < 500, seconds, 0.1, alive)
 
@@ -254,9 +254,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             server.stop()
 
 
-def mcp_session(
-    base_url: str, token: str = USER_TOKEN
-) -> AbstractAsyncContextManager[ClientSession]:
+def mcp_session(base_url: str, token: str = USER_TOKEN) -> AbstractAsyncContextManager[Client]:
     """The official MCP client over Streamable HTTP, sending the user's credentials."""
     return session(f"{base_url}/mcp", token)
 

@@ -38,6 +38,7 @@ START_TIMEOUT = 60.0
 # Traefik coalesces provider events for this long before it applies a new configuration (its
 # default is 2 s); short, so a weight the operator writes is live well within a second.
 THROTTLE = "100ms"
+UPSTREAM_IDLE = "2s"  # under every keep-alive of the servers behind it (see its flag below)
 
 # What Traefik's kubernetesGateway provider reads and writes (its documented RBAC, without the
 # pods `get` that only OpenTelemetry needs).
@@ -331,6 +332,10 @@ def start(
             "--api.insecure=true",  # the API on the loopback-only `traefik` entry point
             "--api.dashboard=false",
             "--ping=true",
+            # Traefik closes an idle upstream connection before any of the servers behind it
+            # does (uvicorn's default keep-alive is 5 s; the MCP servers' 120 s), so no request is
+            # sent on a connection the server is closing: that is a 502 for the client.
+            f"--serversTransport.forwardingTimeouts.idleConnTimeout={UPSTREAM_IDLE}",
             f"--accesslog.filepath={access_log}",
             "--accesslog.format=json",
             # Headers that alias another (Mcp_Session_Id for Mcp-Session-Id) cannot slip past a

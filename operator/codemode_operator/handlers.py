@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from codemode_operator.adapters.lease import Elector
 from codemode_operator.adapters.routers import gateway_api
 from codemode_operator.rollout import RolloutStatus
 from codemode_operator.settings import Settings
+from codemode_operator.slots import Slots
 
 # kopf's timers need its finalizer on the rollout (to stop the timer before the object goes).
 FINALIZER = kopf.OperatorSettings().persistence.finalizer
@@ -101,13 +103,31 @@ async def _await_lease(
     return False
 
 
+def _due(body: kopf.Body) -> float | None:
+    """When this rollout's next tick became (or becomes) due, in seconds since the epoch: its
+    step's weight awaits the read-back, or its dwell ends. None: a routine tick."""
+    status = body.get("status") or {}
+    when = (status.get("applying") or {}).get("since") or status.get("stepEndsAt")
+    try:
+        return datetime.fromisoformat(when).timestamp() if isinstance(when, str) else None
+    except ValueError:  # a status edited by hand: the tick itself reports it
+        return None
+
+
 async def _tick(
-    body: kopf.Body, cluster: reconciling.Cluster, logger: logging.Logger, slots: asyncio.Semaphore
+    body: kopf.Body,
+    cluster: reconciling.Cluster,
+    logger: logging.Logger,
+    slots: Slots,
+    due: float | None,
 ) -> RolloutStatus | None:
-    # One tick per worker thread at a time (FIFO): the others wait here holding nothing. Without
-    # it every rollout's tick was in flight at once at 500 rollouts, each with its spec, status
-    # and answers in memory while queueing for the threads (RSS 322 MiB).
-    async with slots:
+    # One tick per worker thread at a time, due ones first: the others wait here holding
+    # nothing. Without it every rollout's tick was in flight at once at 500 rollouts, each with
+    # its spec, status and answers in memory while queueing for the threads (RSS 322 MiB).
+    queued = time.monotonic()
+    async with slots.hold(due):
+        waited = time.monotonic() - queued
+        metrics.TICK_WAIT_SECONDS.labels(str(slots.is_due(due)).lower()).observe(waited)
         with metrics.RECONCILE_SECONDS.time():
             try:
                 return await reconciling.reconcile(body, cluster, logger)
@@ -115,6 +135,10 @@ async def _tick(
                 metrics.RECONCILE_ERRORS.labels(body.metadata.namespace, body.metadata.name).inc()
                 raise
 
+
+# How long a rollout's tick counts as due (slots.py): longer than a due tick waits for a slot
+# on a loaded API server, short against a step held at its end for approval, data or a gate.
+DUE_GRACE = 60.0  # seconds
 
 # Our own status write must come back through the watch before the live body can commit again.
 MIN_STEP_END_WAIT = 0.25
@@ -136,7 +160,7 @@ def register(
     elector: Elector | None = None,
 ) -> None:
     """Register the handlers; HTTPRoutes are watched only where Gateway API is installed."""
-    slots = asyncio.Semaphore(settings.workers)
+    slots = Slots(settings.workers, grace=DUE_GRACE)
 
     @kopf.index("apps", "v1", "deployments", registry=registry, id="deployments")
     def deployments(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
@@ -183,14 +207,14 @@ def register(
             if await leadership.write(cluster, body, elector.snapshot()):
                 moved = lambda: body.metadata.get("resourceVersion") != seen  # noqa: E731
                 await _until(moved, OWN_WRITE_WAIT, stopped)
-        status = await _tick(body, cluster, logger, slots)
+        status = await _tick(body, cluster, logger, slots, _due(body))
         # A dwell that ends before the next timer run: tick again at its end, not up to a tick
         # late (at tick 5 s, the lag from stepEndsAt to the route would be 0-5 s plus queueing).
         wait = _until_step_end(status, settings.tick)
         if wait is not None:
             await stopped.wait(wait)
             if not stopped:
-                await _tick(body, cluster, logger, slots)
+                await _tick(body, cluster, logger, slots, due=time.time())
 
     # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
     # so kopf makes no metadata writes of its own on the rollouts.

@@ -176,7 +176,9 @@ def register(
             id="httproutes",
         )
         def httproutes(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
-            return {(namespace, name): {"metadata": {"name": name}, "spec": dict(body.spec)}}
+            # The resourceVersion lets the router write the route from this copy (gateway_api.py).
+            meta = {"name": name, "resourceVersion": body.metadata.get("resourceVersion")}
+            return {(namespace, name): {"metadata": meta, "spec": dict(body.spec)}}
 
     @kopf.timer(
         reconciling.GROUP,

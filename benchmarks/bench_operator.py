@@ -314,6 +314,8 @@ def report_requests(walk: Window, idle: Window, baseline: Window) -> None:
     ):
         count, mean = walk.mean_served(verb, resource)
         print(f"    {verb:6} {resource:32} {count:8.0f} mean {1000 * mean:7.1f} ms")
+    refused = {k: n for k, n in walk.delta.items() if k[2] in ("409", "422")}
+    print(f"  answered 409 / 422 in the walk window: {dict(sorted(refused.items())) or 'none'}")
     print("  top (verb, resource, code) in the walk window, raw counts:")
     for (verb, resource, code), n in walk.delta.most_common(12):
         print(f"    {verb:6} {resource or '(non-resource)':32} {code:4} {n:8.0f}")

@@ -42,6 +42,7 @@ DWELL = "20s"
 PODS_PER_NODE = 100  # kwok's fake nodes allow 110
 CHUNK = 40  # namespaces per `kubectl create`, well inside its 60 s timeout
 REQUEST_LINE = re.compile(r"^apiserver_request_total\{(.*)\} (\S+)$", re.M)
+DURATION_LINE = re.compile(r"^apiserver_request_duration_seconds_(sum|count)\{(.*)\} (\S+)$", re.M)
 LABEL = re.compile(r'(\w+)="([^"]*)"')
 VERBS = ("GET", "LIST", "WATCH", "PATCH", "PUT", "POST", "DELETE")
 
@@ -49,34 +50,59 @@ VERBS = ("GET", "LIST", "WATCH", "PATCH", "PUT", "POST", "DELETE")
 Key = tuple[str, str, str]  # verb, resource[/subresource], HTTP code
 
 
-def requests(cp: ControlPlane) -> Counter[Key]:
+def _resource(labels: dict[str, str]) -> str:
+    sub = labels.get("subresource")
+    return labels.get("resource", "") + (f"/{sub}" if sub else "")
+
+
+def requests(text: str) -> Counter[Key]:
     """The API server's request counters, summed per (verb, resource, code)."""
     counts: Counter[Key] = Counter()
-    for labels, value in REQUEST_LINE.findall(cp.get("/metrics").text):
+    for labels, value in REQUEST_LINE.findall(text):
         found = dict(LABEL.findall(labels))
-        resource = found.get("resource", "") + (
-            f"/{found['subresource']}" if found.get("subresource") else ""
-        )
         # Whole requests, though the text format may print a large count as 1.234567e+06.
-        counts[found.get("verb", "?"), resource, found.get("code", "")] += round(float(value))
+        counts[found.get("verb", "?"), _resource(found), found.get("code", "")] += round(
+            float(value)
+        )
     return counts
+
+
+def durations(text: str) -> dict[Key, float]:
+    """The API server's time serving requests: (verb, resource, "sum" | "count")."""
+    totals: dict[Key, float] = {}
+    for kind, labels, value in DURATION_LINE.findall(text):
+        found = dict(LABEL.findall(labels))
+        key = (found.get("verb", "?"), _resource(found), kind)
+        totals[key] = totals.get(key, 0.0) + float(value)
+    return totals
 
 
 @dataclass
 class Window:
     start: float
     before: Counter[Key]
+    served_before: dict[Key, float]
     seconds: float = 0.0
     delta: Counter[Key] = field(default_factory=Counter)
+    served: dict[Key, float] = field(default_factory=dict)
 
     @classmethod
     def open(cls, cp: ControlPlane) -> Window:
-        return cls(time.monotonic(), requests(cp))
+        text = cp.get("/metrics").text
+        return cls(time.monotonic(), requests(text), durations(text))
 
     def close(self, cp: ControlPlane) -> Window:
         self.seconds = time.monotonic() - self.start
-        self.delta = requests(cp) - self.before
+        text = cp.get("/metrics").text
+        self.delta = requests(text) - self.before
+        after = durations(text)
+        self.served = {k: v - self.served_before.get(k, 0.0) for k, v in after.items()}
         return self
+
+    def mean_served(self, verb: str, resource: str) -> tuple[float, float]:
+        """(requests, mean seconds the API server took) for one verb and resource."""
+        count = self.served.get((verb, resource, "count"), 0.0)
+        return count, self.served.get((verb, resource, "sum"), 0.0) / count if count else 0.0
 
     def per_minute(self, verb: str) -> float:
         return 60 * sum(n for (v, _, _), n in self.delta.items() if v == verb) / self.seconds
@@ -214,6 +240,11 @@ class Sampler:
     def rss_mib(self, since: float, until: float) -> list[float]:
         return [rss / 1024 for t, rss, _, _ in self.samples if since <= t <= until]
 
+    def peak_at(self, since: float) -> float:
+        """Seconds after `since` at which VmHWM first reached its final value."""
+        peak = max((hwm for _, _, hwm, _ in self.samples), default=0)
+        return next((t - since for t, _, hwm, _ in self.samples if hwm == peak), 0.0)
+
     def cpu_share(self, since: float, until: float) -> float:
         """CPU seconds per second (1.0 = one core busy) between two times."""
         inside = [(t, cpu) for t, _, _, cpu in self.samples if since <= t <= until]
@@ -222,6 +253,14 @@ class Sampler:
     def stop(self) -> None:
         self.done.set()
         self.thread.join(timeout=5)
+
+    def save(self, path: Path, since: float) -> None:
+        """The samples as seconds after `since`, RSS and HWM in MiB, CPU seconds (a TSV)."""
+        rows = [
+            f"{t - since:.1f}\t{rss / 1024:.1f}\t{hwm / 1024:.1f}\t{cpu:.2f}"
+            for t, rss, hwm, cpu in self.samples
+        ]
+        path.write_text("seconds\trss_mib\thwm_mib\tcpu_s\n" + "\n".join(rows) + "\n")
 
 
 def quantiles(values: list[float]) -> str:
@@ -244,6 +283,16 @@ def reconcile_seconds(metrics_url: str) -> tuple[float, float]:
     return value.get("sum", 0.0), value.get("count", 0.0)
 
 
+def tick_waits(metrics_url: str) -> dict[str, tuple[float, float]]:
+    """The operator's wait for a worker slot: {due: (sum, count)}."""
+    text = httpx.get(metrics_url, timeout=30).text
+    found: dict[str, dict[str, float]] = {}
+    pattern = r'^codemode_rollout_tick_wait_seconds_(sum|count)\{due="(\w+)"\} (\S+)$'
+    for kind, due, value in re.findall(pattern, text, re.M):
+        found.setdefault(due, {})[kind] = float(value)
+    return {due: (v.get("sum", 0.0), v.get("count", 0.0)) for due, v in found.items()}
+
+
 def report_requests(walk: Window, idle: Window, baseline: Window) -> None:
     print("API requests/min (operator window minus the same cluster without the operator):")
     print(f"  {'verb':6} {'walk':>8} {'idle':>8} {'baseline':>9}")
@@ -260,6 +309,18 @@ def report_requests(walk: Window, idle: Window, baseline: Window) -> None:
         f"  {'all':6} {walk_total - base_total:8.0f} {idle_total - base_total:8.0f} "
         f"{base_total:9.0f}"
     )
+    print("  the API server's own time per request in the walk window (the operator's writes):")
+    for verb, resource in (
+        ("PATCH", "codemoderollouts/status"),
+        ("PATCH", "httproutes"),
+        ("GET", "httproutes"),
+        ("PUT", "httproutes"),
+        ("POST", "events"),
+    ):
+        count, mean = walk.mean_served(verb, resource)
+        print(f"    {verb:6} {resource:32} {count:8.0f} mean {1000 * mean:7.1f} ms")
+    refused = {k: n for k, n in walk.delta.items() if k[2] in ("409", "422")}
+    print(f"  answered 409 / 422 in the walk window: {dict(sorted(refused.items())) or 'none'}")
     print("  top (verb, resource, code) in the walk window, raw counts:")
     for (verb, resource, code), n in walk.delta.most_common(12):
         print(f"    {verb:6} {resource or '(non-resource)':32} {code:4} {n:8.0f}")
@@ -335,12 +396,15 @@ def _walk(
         time.sleep(idle_s)
         idle.close(cp)
         work_sum, work_count = reconcile_seconds(operator.metrics_url)
+        waits = tick_waits(operator.metrics_url)
         rss_walk = sampler.rss_mib(walk.start, walk.start + walk.seconds)
         rss_idle = sampler.rss_mib(idle.start, idle.start + idle.seconds)
         hwm = max((h for _, _, h, _ in sampler.samples), default=0) / 1024
+        peak_at = sampler.peak_at(walk.start)
         cpu = [sampler.cpu_share(w.start, w.start + w.seconds) for w in (walk, idle)]
     finally:
         sampler.stop()
+        sampler.save(workdir / "logs" / "operator-rss.tsv", walk.start)
         watcher.stop()
         operator.stop()
     done = [t - started for t in watcher.succeeded.values()]
@@ -356,14 +420,19 @@ def _walk(
     at_100 = max(seen[-1][0] for seen in watcher.weights.values()) - started
     print(f"all routes at 100% {at_100:.1f} s after operator start")
     print(
-        f"operator RSS: peak (VmHWM) {hwm:.0f} MiB; during walk median "
-        f"{statistics.median(rss_walk):.0f} MiB, max {max(rss_walk):.0f} MiB; "
+        f"operator RSS: peak (VmHWM) {hwm:.0f} MiB ({peak_at:.0f} s after start); during walk "
+        f"median {statistics.median(rss_walk):.0f} MiB, max {max(rss_walk):.0f} MiB; "
         f"idle (all Succeeded) median {statistics.median(rss_idle):.0f} MiB"
     )
     print(
         f"reconcile ticks: {work_count:.0f}, mean {1000 * work_sum / max(work_count, 1):.1f} ms "
         f"(~{work_count / (walk.seconds + idle.seconds):.1f}/s)"
     )
+    for due, (total, count) in sorted(waits.items()):
+        kind = "due (dwell end, read-back)" if due == "true" else "routine"
+        print(
+            f"wait for a worker slot, {kind}: {count:.0f} ticks, mean {total / max(count, 1):.2f} s"
+        )
     print(f"operator CPU (cores busy): walk {cpu[0]:.2f}, idle {cpu[1]:.2f}")
     report_requests(walk, idle, baseline)
 

@@ -7,6 +7,7 @@ reconcile; a standby's timers wait for the lease, so a takeover acts at once, no
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -19,6 +20,7 @@ from codemode_operator.adapters.lease import Elector
 from codemode_operator.adapters.routers import gateway_api
 from codemode_operator.rollout import DeploymentState, RolloutStatus
 from codemode_operator.settings import Settings
+from codemode_operator.slots import Slots
 
 # kopf's timers need its finalizer on the rollout (to stop the timer before the object goes).
 FINALIZER = kopf.OperatorSettings().persistence.finalizer
@@ -102,13 +104,31 @@ async def _await_lease(
     return False
 
 
+def _due(body: kopf.Body) -> float | None:
+    """When this rollout's next tick became (or becomes) due, in seconds since the epoch: its
+    step's weight awaits the read-back, or its dwell ends. None: a routine tick."""
+    status = body.get("status") or {}
+    when = (status.get("applying") or {}).get("since") or status.get("stepEndsAt")
+    try:
+        return datetime.fromisoformat(when).timestamp() if isinstance(when, str) else None
+    except ValueError:  # a status edited by hand: the tick itself reports it
+        return None
+
+
 async def _tick(
-    body: kopf.Body, cluster: reconciling.Cluster, logger: kopf.Logger, slots: asyncio.Semaphore
+    body: kopf.Body,
+    cluster: reconciling.Cluster,
+    logger: kopf.Logger,
+    slots: Slots,
+    due: float | None,
 ) -> RolloutStatus | None:
-    # One tick per worker thread at a time (FIFO): the others wait here holding nothing. Without
-    # it every rollout's tick was in flight at once at 500 rollouts, each with its spec, status
-    # and answers in memory while queueing for the threads (RSS 322 MiB).
-    async with slots:
+    # One tick per worker thread at a time, due ones first: the others wait here holding
+    # nothing. Without it every rollout's tick was in flight at once at 500 rollouts, each with
+    # its spec, status and answers in memory while queueing for the threads (RSS 322 MiB).
+    queued = time.monotonic()
+    async with slots.hold(due):
+        waited = time.monotonic() - queued
+        metrics.TICK_WAIT_SECONDS.labels(str(slots.is_due(due)).lower()).observe(waited)
         with metrics.RECONCILE_SECONDS.time():
             try:
                 return await reconciling.reconcile(body, cluster, logger)
@@ -116,6 +136,10 @@ async def _tick(
                 metrics.RECONCILE_ERRORS.labels(body.metadata.namespace, body.metadata.name).inc()
                 raise
 
+
+# How long a rollout's tick counts as due (slots.py): longer than a due tick waits for a slot
+# on a loaded API server, short against a step held at its end for approval, data or a gate.
+DUE_GRACE = 60.0  # seconds
 
 # Our own status write must come back through the watch before the live body can commit again.
 MIN_STEP_END_WAIT = 0.25
@@ -137,11 +161,14 @@ def register(
     elector: Elector | None = None,
 ) -> None:
     """Register the handlers; HTTPRoutes are watched only where Gateway API is installed."""
-    slots = asyncio.Semaphore(settings.workers)
+    slots = Slots(settings.workers, grace=DUE_GRACE)
 
-    # kopf's `namespace` is None only for cluster-scoped objects: never for these kinds.
+    # The index and event handlers are coroutines: kopf runs a sync handler in a thread of its
+    # executor (a hop per watch event: 2000 at the first listing of 500 rollouts' objects);
+    # these only copy a few fields, so they run in the event loop itself. kopf's `namespace` is
+    # None only for cluster-scoped objects: never for these kinds.
     @kopf.index("apps", "v1", "deployments", registry=registry, id="deployments")
-    def deployments(
+    async def deployments(
         namespace: str | None, name: str, body: kopf.Body, **_: Any
     ) -> dict[tuple[str | None, str], DeploymentState]:
         return {(namespace, name): deployment_state(body)}
@@ -155,10 +182,12 @@ def register(
             registry=registry,
             id="httproutes",
         )
-        def httproutes(
+        async def httproutes(
             namespace: str | None, name: str, body: kopf.Body, **_: Any
         ) -> dict[tuple[str | None, str], dict[str, Any]]:
-            return {(namespace, name): {"metadata": {"name": name}, "spec": dict(body.spec)}}
+            # The resourceVersion lets the router write the route from this copy (gateway_api.py).
+            meta = {"name": name, "resourceVersion": body.metadata.get("resourceVersion")}
+            return {(namespace, name): {"metadata": meta, "spec": dict(body.spec)}}
 
     @kopf.timer(
         reconciling.GROUP,
@@ -189,18 +218,18 @@ def register(
             if await leadership.write(cluster, body, elector.snapshot()):
                 moved = lambda: body.metadata.get("resourceVersion") != seen  # noqa: E731
                 await _until(moved, OWN_WRITE_WAIT, stopped)
-        status = await _tick(body, cluster, logger, slots)
+        status = await _tick(body, cluster, logger, slots, _due(body))
         # A dwell that ends before the next timer run: tick again at its end, not up to a tick
         # late (at tick 5 s, the lag from stepEndsAt to the route would be 0-5 s plus queueing).
         wait = _until_step_end(status, settings.tick)
         if wait is not None:
             await stopped.wait(wait)
             if not stopped:
-                await _tick(body, cluster, logger, slots)
+                await _tick(body, cluster, logger, slots, due=time.time())
 
     # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
     # so kopf makes no metadata writes of its own on the rollouts.
     @kopf.on.event(reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL, registry=registry)
-    def forget(type: str, namespace: str | None, name: str, **_: Any) -> None:
+    async def forget(type: str, namespace: str | None, name: str, **_: Any) -> None:
         if type == "DELETED" and namespace is not None:  # rollouts are namespaced: never None
             metrics.forget(namespace, name)

@@ -67,6 +67,12 @@ LEADER = Gauge(
 RECONCILE_SECONDS = Histogram(
     "codemode_rollout_reconcile_seconds", "Time of one observe-decide-act tick."
 )
+TICK_WAIT_SECONDS = Histogram(
+    "codemode_rollout_tick_wait_seconds",
+    "Time a tick waited for a worker slot before it ran; due: a dwell's end or a weight to read"
+    " back (those go first).",
+    ["due"],
+)
 
 
 def record(namespace: str, name: str, status: RolloutStatus, reasons: list[str]) -> None:

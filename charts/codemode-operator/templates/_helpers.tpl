@@ -33,8 +33,10 @@ The rules the operator needs in every namespace it serves, derived from its code
   apps deployments                     list, watch   the kopf index `deployments`: v1/v2 readiness and revision
   apps deployments/scale               patch         the replicas router and the v1 scale-down (Kube.scale)
   gateway.networking.k8s.io httproutes list, watch   the kopf index `httproutes`
-  gateway.networking.k8s.io httproutes get, update   setting weights: read, then replace with the resourceVersion
-                                                     (GatewayAPIRouter.set_weight)
+  gateway.networking.k8s.io httproutes patch         setting weights and pins: a patch guarded by the watched
+                                                     copy's resourceVersion (GatewayAPIRouter._patch_observed)
+  gateway.networking.k8s.io httproutes get, update   ... and when that copy is stale: read, then replace with the
+                                                     resourceVersion (GatewayAPIRouter._update)
   batch jobs                           create, list  step gates (Kube.create_job, Kube.jobs)
   "" events                            create        the status' Events outbox (adapters/events.py), kopf.event()
                                                      for failed actions, and kopf's own handler events
@@ -59,7 +61,7 @@ API discovery (/apis, at start) is open to every authenticated user (system:disc
   verbs: [patch]
 - apiGroups: [gateway.networking.k8s.io]
   resources: [httproutes]
-  verbs: [list, watch, get, update]
+  verbs: [list, watch, get, update, patch]
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [create, list]

@@ -2,8 +2,8 @@
 
 Sent only after that write, an Event was lost when the operator died in between. Queued in the
 status, each one is posted after the commit under a name derived from its `seq` (the API server
-refuses a second Event of that name), and removed from the outbox once posted: a restart posts
-what is left, and a post repeated after a crash creates nothing new.
+refuses a second Event of that name), and removed from the outbox by the status write after its
+post: a restart posts what is left, and a post repeated after a crash creates nothing new.
 """
 
 from datetime import datetime

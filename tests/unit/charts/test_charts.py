@@ -41,7 +41,7 @@ NAMESPACED_RULES = {
     ("codemode.io", "codemoderollouts/status"): {"patch"},
     ("apps", "deployments"): {"list", "watch"},
     ("apps", "deployments/scale"): {"patch"},
-    ("gateway.networking.k8s.io", "httproutes"): {"list", "watch", "get", "update"},
+    ("gateway.networking.k8s.io", "httproutes"): {"list", "watch", "get", "update", "patch"},
     ("batch", "jobs"): {"create", "list"},
     ("", "events"): {"create"},
     ("", "secrets"): {"get"},  # only those named by notifications.secretNames

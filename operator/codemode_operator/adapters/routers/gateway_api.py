@@ -18,6 +18,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+import kubernetes
+
 from codemode_operator.adapters.kube import Kube
 from codemode_operator.rollout.pins import CANARY_VERSION, STABLE_VERSION
 
@@ -193,22 +195,61 @@ class GatewayAPIRouter:
             return None
         return route_pins(self.observed, self.stable, self.canary)
 
+    async def _patch_observed(self, change: Any) -> Mapping[str, Any] | None:
+        """One guarded merge patch of the rules, made from the watched copy: the stored route.
+
+        The copy's resourceVersion makes the API server refuse it (409, None) if the route
+        changed since: a concurrent edit, or our own last write not yet back through the watch.
+        One round trip instead of a GET and a PUT, in the tick that ends a dwell."""
+        version = (self.observed or {}).get("metadata", {}).get("resourceVersion")
+        if self.observed is None or not version:
+            return None
+        rules = change(self.observed).get("spec", {}).get("rules", [])
+        # A merge patch replaces a list whole: the rules are sent in full.
+        patch = {"metadata": {"resourceVersion": version}, "spec": {"rules": rules}}
+        try:
+            stored = await asyncio.to_thread(
+                self.kube.custom.patch_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                self.route,
+                patch,
+            )
+        except kubernetes.client.ApiException as error:
+            if error.status == 409:
+                return None
+            raise
+        return stored if isinstance(stored, Mapping) else {}  # {}: stored, no copy of it
+
     async def _update(self, change: Any) -> None:
-        custom = self.kube.custom
-        # Read-modify-write with the resourceVersion: a concurrent edit makes this tick fail
-        # (409) and the next one retry, instead of silently overwriting someone's change.
-        route = await asyncio.to_thread(
-            custom.get_namespaced_custom_object, GROUP, VERSION, self.namespace, PLURAL, self.route
-        )
-        await asyncio.to_thread(
-            custom.replace_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            self.namespace,
-            PLURAL,
-            self.route,
-            change(route),
-        )
+        stored = await self._patch_observed(change)
+        if stored is None:
+            custom = self.kube.custom
+            # Read-modify-write with the resourceVersion: a concurrent edit makes this tick fail
+            # (409) and the next one retry, instead of silently overwriting someone's change.
+            route = await asyncio.to_thread(
+                custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                self.route,
+            )
+            replaced = await asyncio.to_thread(
+                custom.replace_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                self.route,
+                change(route),
+            )
+            stored = replaced if isinstance(replaced, Mapping) else None
+        # The answer is the route as stored: a second change in this tick (pins after the
+        # weight) starts from it, not from the watched copy its resourceVersion made stale.
+        self.observed = stored
 
     async def set_weight(self, weight: int) -> None:
         await self._update(lambda route: with_weight(route, self.stable, self.canary, weight))

@@ -85,5 +85,8 @@ class Settings(BaseModel):
             loaded = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
             if not isinstance(loaded, dict):
                 raise ValueError(f"{config_path} must be a mapping")
-            from_file = loaded
+            # The file's camelCase keys named by field, so a flag given too replaces its key
+            # instead of standing beside it (pydantic would refuse the pair as extra input).
+            names = {field.alias: name for name, field in cls.model_fields.items()}
+            from_file = {names.get(key, key): value for key, value in loaded.items()}
         return cls.model_validate({**from_file, **given})

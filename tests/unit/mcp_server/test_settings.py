@@ -21,6 +21,14 @@ def test_flags_win_over_config_file_over_defaults(tmp_path: Path) -> None:
     assert settings.spec_path == tmp_path / "openapi.yaml"
 
 
+def test_a_flag_replaces_the_same_setting_of_the_file(tmp_path: Path) -> None:
+    # camelCase in the file, snake_case from the flag: one setting, the flag's value.
+    (tmp_path / "config.yaml").write_text("backendUrl: http://file\nkeepAliveSeconds: 30\n")
+    args = ["--config-dir", str(tmp_path), "--backend-url", "http://flag"]
+    settings = Settings.load(parse_overrides(args))
+    assert (settings.backend_url, settings.keep_alive_seconds) == ("http://flag", 30)
+
+
 def test_environment_variables_are_read(monkeypatch: object, tmp_path: Path) -> None:
     import pytest
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 from codemode_operator.adapters.kube import Kube
 from codemode_operator.reconciling import Cluster
 from codemode_operator.rollout import DeploymentState
-from kubernetes.client import ApiException
+from kubernetes.client import ApiClient, ApiException
 
 NAMESPACE = "mcp"
 ROLLOUTS, ROUTES = "codemoderollouts", "httproutes"
@@ -116,7 +116,9 @@ class ApiServer:
         return self._write("patch_status", plural, name, body)
 
     # The CoreV1Api call of the Events adapter.
-    def create_namespaced_event(self, namespace: str, body: dict[str, Any]) -> None:
+    def create_namespaced_event(self, namespace: str, body: Any) -> None:
+        # The adapter sends the client's model: stored as the JSON the API server would get.
+        body = ApiClient().sanitize_for_serialization(body)
         if self.fail_events:
             raise ApiException(status=500, reason="Internal Server Error")
         if any(e["metadata"]["name"] == body["metadata"]["name"] for e in self.events):

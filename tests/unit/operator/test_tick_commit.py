@@ -8,6 +8,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from codemode_operator import reconciling
 from codemode_operator.adapters.routers.gateway_api import route_pins, route_weight
 from codemode_operator.reconciling import reconcile
 from codemode_operator.rollout import REQUEST_ANNOTATION, RolloutStatus
@@ -33,6 +35,12 @@ ROLLOUT = {
         "steps": [{"weight": 5, "pause": {"duration": "1h"}}, {"weight": 100}],
     },
 }
+
+
+@pytest.fixture(autouse=True)
+def _new_process() -> None:
+    """Each test is a new operator process: no Events remembered as posted (same uid here)."""
+    reconciling._POSTED.clear()
 
 
 def _weight(fake: FakeCluster) -> int | None:
@@ -70,17 +78,14 @@ async def test_the_commit_comes_first_and_carries_the_version_the_tick_started_f
     calls = [(call, name) for call, name, _ in fake.api.writes]
     assert calls == [
         ("patch_status", "mcp"),  # the decision
-        ("replace", "mcp"),  # its weight
-        ("replace", "mcp"),  # its pins
-        ("patch_status", "mcp"),  # the posted Event leaves the outbox
+        ("replace", "mcp"),  # its weight (the watched copy has no resourceVersion: read, replace)
+        ("patch", "mcp"),  # its pins, guarded by the weight write's answer
     ]
-    decision, trim = fake.api.status_writes()
+    [decision] = fake.api.status_writes()
     assert decision["metadata"] == {"resourceVersion": body["metadata"]["resourceVersion"]}
-    assert trim == {
-        "status": {"events": {"outbox": []}},
-        # guarded by the decision's own write, not by the copy the tick started from
-        "metadata": {"resourceVersion": str(int(body["metadata"]["resourceVersion"]) + 1)},
-    }
+    # The posted Event leaves the outbox with the next status write, not with one of its own.
+    outbox = fake.api.get(ROLLOUTS, "mcp")["status"]["events"]["outbox"]
+    assert [r["reason"] for r in outbox] == ["Created"]
     route = fake.api.get(ROUTES, "mcp")
     assert (route_weight(route, "mcp-v1", "mcp-v2"), route_pins(route, "mcp-v1", "mcp-v2")) == (
         5,
@@ -153,7 +158,10 @@ async def test_an_unchanged_status_is_not_written_and_its_leftover_events_still_
     body = fake.api.get(ROLLOUTS, "mcp")
     assert await _tick(fake, body, T0) is not None
     assert [e["reason"] for e in fake.api.events] == ["Created", "StepStarted"]
-    # No decision to commit: the outbox's trim alone, guarded by the copy the tick started from.
+    assert fake.api.status_writes() == []  # no decision: no write of the outbox's alone
+    assert await _tick(fake, body, T0) is not None  # the same copy: posted already, not again
+    assert [e["reason"] for e in fake.api.events] == ["Created", "StepStarted"]
+    # The next tick's decision drops them, guarded by the copy it started from.
     assert fake.api.status_writes() == [
         {
             "status": {"events": {"outbox": []}},
@@ -178,7 +186,9 @@ async def test_an_unchanged_status_on_a_stale_copy_posts_each_event_once_and_tri
     await _tick(fake, stale, T0)
     await _tick(fake, stale, T0)  # the watch still lags: the same copy again
     assert [e["reason"] for e in fake.api.events] == ["Created", "StepStarted"]  # once each
-    assert fake.api.writes == [] and len(fake.api.refused) == 2  # the trims, refused
+    # The first posted them; the second's trim of the outbox was refused: a stale copy never
+    # drops a record.
+    assert fake.api.writes == [] and len(fake.api.refused) == 1
     await _tick_latest(fake)
     assert fake.api.get(ROLLOUTS, "mcp")["status"]["events"]["outbox"] == []
 
@@ -187,7 +197,7 @@ async def _succeeded() -> FakeCluster:
     fake = FakeCluster()
     fake.api.put(ROUTES, ROUTE)
     fake.api.put(ROLLOUTS, {**ROLLOUT, "spec": {**ROLLOUT["spec"], "steps": [{"weight": 100}]}})
-    for _ in range(2):
+    for _ in range(3):  # the third drops the posted Events from the outbox
         await _tick_latest(fake)
     assert fake.api.get(ROLLOUTS, "mcp")["status"]["phase"] == "Succeeded"
     assert _weight(fake) == 100

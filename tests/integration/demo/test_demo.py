@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-DEMO_TIMEOUT = 900  # the goal is under 10 minutes: 2m48s at load 3 to 10, 7 at load 20 (docs/demo.md)
+# The goal is under 10 minutes: 2m48s at load 3 to 10, about 7 at load 20 (docs/demo.md).
+DEMO_TIMEOUT = 900
 
 pytestmark = [
     pytest.mark.staging,

@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 .PHONY: help deps system-packages python-deps node-deps binaries images test test-unit test-e2e lint demo bench clean chart-files
 
 help:
-	@echo "make demo   - the main job: a local control plane, Prometheus, both MCP versions, two rollouts"
+	@echo "make demo   - the main job: a local cluster with a real node, the charts, Traefik, two rollouts"
 	@echo "make test   - install what is missing, then run the whole suite"
 	@echo "make test-unit | test-e2e | lint | bench | binaries | images | clean"
 
@@ -73,7 +73,8 @@ test-e2e: deps
 	@test -n "$$KUBECONFIG" || { echo "set KUBECONFIG to the cluster to test against"; exit 2; }
 	CODEMODE_EXISTING_CLUSTER=1 $(PY) -m pytest -m cluster $(PYTEST_ARGS)
 
-demo: deps
+# The staging stack (a real node running the project's images, Traefik) and two rollouts.
+demo: deps images
 	$(PY) -m demo
 
 # Speed, memory and decision-quality goals; the figures go to docs/benchmarks.md (not asserted).

@@ -1,4 +1,5 @@
-"""`python -m demo`: a local stack, two rollouts with a live view, a summary; nothing left running."""
+"""`python -m demo`: the staging stack (a real node, the charts, Traefik), two rollouts with a
+live view, a summary; nothing left running."""
 
 from __future__ import annotations
 
@@ -45,16 +46,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="codemode-demo-"))
-    console.log(f"starting the stack; logs in {workdir / 'logs'}")
+    console.log(f"starting the stack; logs under {workdir / 'stack'}")
     started = time.monotonic()
-    with stack.running(workdir) as running:
+    with stack.running(workdir / "stack") as running:
         startup = time.monotonic() - started
         gw = running.gateway
+        node = running.node_facts()
         console.log(
-            f"stack up in {startup:.0f}s; traffic enters the Gateway {gw.namespace}/{gw.name}"
+            f"stack up in {startup:.0f}s: the charts' pods run on {node['name']}, a real kubelet"
+            f" node (kubelet of Kubernetes {node['kubernetes']}, {node['containerRuntime']});"
+            f" traffic for {stack.PUBLIC_URL} enters the Gateway {gw.namespace}/{gw.name}"
             f" (Traefik {versions.TRAEFIK}) at {gw.url}"
         )
-        load = Load(gw.url, stack.USER_TOKEN, rate=args.rate)
+        # The Gateway is the public host's proxy, as DNS would send the traffic to it.
+        load = Load(stack.PUBLIC_URL, stack.USER_TOKEN, rate=args.rate, proxy=gw.url)
         load.start()
         try:
             with View(console) as view:
@@ -62,14 +67,25 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         finally:
             load.stop()
         pids = running.pids()
+        node = running.node_facts()  # where the pods ran, the last of them included
         gateway = {
             "name": f"{gw.namespace}/{gw.name}",
             "implementation": f"Traefik {versions.TRAEFIK}",
             "url": gw.url,
+            "host": stack.PUBLIC_URL,
             "weightChanges": len(running.split.changes) - 1,  # the first is the initial route
             "counted": "Traefik's access log: the backend Service of each request",
         }
-    result = summary.build(outcomes, load.tally, pids, startup, time.monotonic() - started, gateway)
+    result = summary.build(
+        outcomes,
+        load.tally,
+        pids,
+        startup,
+        time.monotonic() - started,
+        gateway,
+        node,
+        running.staging.leftovers(),
+    )
     summary.show(console, result)
     if args.json:
         summary.write(args.json, result)

@@ -1,9 +1,12 @@
 """The two rollouts: A, a healthy v2 release that reaches 100%; B, one that fails at 25%.
 
-A is CodeModeRollout `mcp-a` for v2 release r1. Then the demo goes back to where every rollout
-starts (A deleted, the HTTPRoute all on v1) and ships release r2 (a new v2 pod template) with
-rollout `mcp-b`. When B reaches 25%, v2's own sample backend starts answering 503: v2's calls
-fail as `infra` errors while v1 stays healthy, and the operator rolls back to 100% v1.
+A is CodeModeRollout `mcp-a` for v2 as the charts installed it. Then the demo goes back to
+where every rollout starts (A deleted, the HTTPRoute's rules the chart's: all on v1) and rolls
+the same v2 out again with `mcp-b`. (It ships no new v2 pods in between: starting them on the
+shared node starved v1, which then answered the load's calls in over 10 s.) When B reaches
+25%, v2's own backend starts answering 503 (its fault switch, reached at its pod's address):
+v2's calls fail as `infra` errors while v1 stays healthy on its backend, and the operator rolls
+back to 100% v1.
 """
 
 from __future__ import annotations
@@ -16,10 +19,9 @@ import httpx
 import kubernetes
 
 from demo.split import v2_share
-from demo.stack import NAMESPACE, ROUTE, Stack
+from demo.stack import NAMESPACE, PROMETHEUS_URL, ROUTE, V2_BACKEND, Stack, Version
 from demo.traffic import Load
 from demo.view import View
-from devcluster.workload import deployment, http_route
 
 TERMINAL = ("Succeeded", "RolledBack", "Aborted")
 POLL_SECONDS = 0.5
@@ -50,20 +52,22 @@ class Outcome:
     status: dict[str, Any] = field(default_factory=dict)
 
 
-def rollout(name: str, plan: Plan, prometheus_url: str) -> dict[str, Any]:
+def rollout(name: str, plan: Plan, versions: dict[str, Version]) -> dict[str, Any]:
     steps = [{"weight": w, "pause": {"duration": plan.dwell}} for w in (5, 25, 50)]
+    v1, v2 = versions["v1"].service, versions["v2"].service  # each Deployment's Service too
     return {
         "apiVersion": "codemode.io/v1alpha1",
         "kind": "CodeModeRollout",
         "metadata": {"name": name},
         "spec": {
-            "stable": {"deployment": "mcp-v1", "service": "mcp-v1"},
-            "canary": {"deployment": "mcp-v2", "service": "mcp-v2"},
+            "stable": {"deployment": v1, "service": v1},
+            "canary": {"deployment": v2, "service": v2},
             "router": {"type": "gatewayAPI", "gatewayAPI": {"httpRoute": ROUTE}},
             "steps": [*steps, {"weight": 100}],
             "analysis": {
                 "interval": plan.interval,
-                "prometheus": {"address": prometheus_url, "timeout": "3s"},
+                "prometheus": {"address": PROMETHEUS_URL, "timeout": "3s"},
+                "selector": f',namespace="{NAMESPACE}"',  # the pods' label (discovery)
                 "minRequests": plan.min_requests,
                 "onMetricsUnavailable": {"after": "1m", "action": "Hold"},
                 "holdOnSuspicion": {"maxDuration": plan.hold},
@@ -100,11 +104,11 @@ class Scenario:
 
     def run(self) -> list[Outcome]:
         healthy = self._roll(Outcome("mcp-a", "r1"), fault_at=None)
-        self.view.note("A done. Back to 100% v1, and v2 release r2 ships: rollout B (mcp-b)")
+        self.view.note("A done. Back to 100% v1, and v2 once more: rollout B (mcp-b)")
         self.stack.control_plane.kubectl("delete", "cmr", healthy.name, "-n", NAMESPACE)
-        self.stack.apply(http_route(ROUTE), deployment("mcp-v2", "v2", release="v2-r2"))
+        self.stack.reset_route()
         self._wait_for_split(0)
-        return [healthy, self._roll(Outcome("mcp-b", "r2"), fault_at=25)]
+        return [healthy, self._roll(Outcome("mcp-b", "r1"), fault_at=25)]
 
     def _status(self, name: str) -> dict[str, Any]:
         body = self._api.get_namespaced_custom_object(
@@ -116,12 +120,11 @@ class Scenario:
     def _check_alive(self) -> None:
         for process in self.stack.processes:
             process.ensure_running()
-        self.stack.split.ensure_running()
 
     def _wait_for_split(self, weight: int) -> None:
         """Until Traefik runs `weight`% to v2 (its applied weights are read every 0.25 s)."""
         deadline = time.monotonic() + 15
-        while v2_share(self.stack.split.weights) != weight:
+        while self.stack.split.canary_share != weight:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Traefik did not apply {weight}% v2 within 15s")
             self._check_alive()
@@ -132,7 +135,7 @@ class Scenario:
         started = time.monotonic()
         changes = len(self.stack.split.changes)
         served = self.stack.split.served()
-        self.stack.apply(rollout(outcome.name, self.plan, self.stack.prometheus.url))
+        self.stack.apply(rollout(outcome.name, self.plan, self.stack.versions))
         self.view.note(f"{outcome.name}: created for v2 release {outcome.release}")
         fault_since = self._until_done(outcome, fault_at, started)
         if fault_since is not None:
@@ -142,7 +145,8 @@ class Scenario:
         if fault_since is not None:
             outcome.v1_after_fault = round(self.stack.split.changes[-1].at - fault_since, 1)
         outcome.seconds = round(time.monotonic() - started, 1)
-        outcome.weights = [0] + [v2_share(c.weights) for c in self.stack.split.changes[changes:]]
+        split = self.stack.split
+        outcome.weights = [0] + [v2_share(c.weights, split.canary) for c in split.changes[changes:]]
         now_served = self.stack.split.served()
         outcome.served = {
             v.name: now_served.get(v.service, 0) - served.get(v.service, 0)
@@ -174,7 +178,9 @@ class Scenario:
         return fault_since
 
     def _break_v2(self) -> float:
-        backend = self.stack.versions["v2"].backend_url
+        backend = self.stack.backend_url(V2_BACKEND)
         httpx.put(f"{backend}/admin/faults", json=FAULT, timeout=5).raise_for_status()
-        self.view.note("v2's backend now answers 503: v2's tool calls fail as infra errors")
+        self.view.note(
+            f"v2's backend {V2_BACKEND} now answers 503: v2's tool calls fail as infra errors"
+        )
         return time.monotonic()

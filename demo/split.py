@@ -25,15 +25,21 @@ class WeightChange:
     weights: dict[str, int]  # Service name -> weight
 
 
-def v2_share(weights: dict[str, int], canary: str = "mcp-v2") -> int:
+def v2_share(weights: dict[str, int], canary: str) -> int:
     """The canary's percentage of the traffic under these weights (0 when there are none)."""
     total = sum(weights.values())
     return round(100 * weights.get(canary, 0) / total) if total else 0
 
 
 class AppliedSplit:
-    def __init__(self, gateway: Gateway, namespace: str, route: str) -> None:
+    """The weights Traefik runs for `route`, whose backends are the Services `stable` (v1) and
+    `canary` (v2)."""
+
+    def __init__(
+        self, gateway: Gateway, namespace: str, route: str, stable: str, canary: str
+    ) -> None:
         self.gateway, self.namespace, self.route = gateway, namespace, route
+        self.stable, self.canary = stable, canary
         self.url = gateway.url
         self.changes: list[WeightChange] = []
         self._stop = threading.Event()
@@ -43,6 +49,11 @@ class AppliedSplit:
     def weights(self) -> dict[str, int]:
         return self.changes[-1].weights if self.changes else {}
 
+    @property
+    def canary_share(self) -> int:
+        """v2's percentage of the traffic Traefik runs now."""
+        return v2_share(self.weights, self.canary)
+
     def start(self) -> None:
         self._record()
         self._thread.start()
@@ -51,9 +62,6 @@ class AppliedSplit:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
-
-    def ensure_running(self) -> None:
-        self.gateway.ensure_running()
 
     def served(self) -> dict[str, int]:
         """Requests Traefik has passed to each version's Service so far."""

@@ -1,126 +1,158 @@
-"""Start and stop everything the demo runs: control plane, Prometheus, pods, Gateway, operator.
+"""Start and stop everything the demo runs: the staging stack, with the charts installed on it.
 
-The control plane holds the Deployments, Services and HTTPRoute the operator works on (kwok pods
-stand in for the Deployments, so readiness is real API-server state). The MCP servers, their
-sandbox runner and their sample backends run as "pods": processes in network namespaces of a
-`PodNetwork`, each pod with its own address, published as the EndpointSlices of the selector-less
-Services `mcp-v1`/`mcp-v2`. Traefik, the Gateway API implementation, routes the traffic to them
-by the HTTPRoute. (A real kubelet node will run these pods instead; the Services then get a
-selector and the endpoint controller writes the slices.)
+devcluster/staging.py starts the control plane with one real node (kubelet, containerd with
+runc and the bridge CNI, kube-proxy, CoreDNS), the registry the node pulls the project's images
+from, Prometheus discovering the pods (`kubernetes_sd_configs`) and Traefik programming the
+Gateway `gateways/public`. On it, as a team installs them (devcluster/staging_install.py): two
+sample backends (`platform-api` for v1, `platform-api-v2` for v2), then
+both charts by the README's commands with the demo's values layered on (demo/values/): the
+operator in-cluster from its image with its chart's RBAC, MCP v1 and v2 (with the sandbox
+sidecar and the chart's Redis job store) as pods of the node, and the chart's HTTPRoute.
 """
 
 from __future__ import annotations
 
+import json
 import signal
-import sys
+import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from demo.split import AppliedSplit
-from devcluster import cluster, gateway, gateway_api, mcp_pods, pod_network, prometheus, redis
+from devcluster import staging, staging_install, versions
 from devcluster.cluster import ControlPlane
-from devcluster.pod_network import PodNetwork
-from devcluster.processes import ManagedProcess, free_port, spawn, wait_until
-from devcluster.workload import deployment, http_route
+from devcluster.gateway import Gateway
+from devcluster.processes import ManagedProcess, wait_until
+from devcluster.prometheus import Prometheus
+from devcluster.staging import Staging
+from devcluster.staging_install import BACKEND, BACKEND_NAMESPACE, BACKEND_PORT, MCP_NAMESPACE
 
 REPO = Path(__file__).resolve().parent.parent
-NAMESPACE = "demo"
-ROUTE = "mcp"
-GATEWAY = "mcp-gateway"  # the parent the HTTPRoute names (devcluster.workload.http_route)
+VALUES = REPO / "demo" / "values"
+NAMESPACE = MCP_NAMESPACE
+RELEASE = "codemode-mcp"  # the README's release: its Deployments, Services and HTTPRoute
+ROUTE = RELEASE
+PUBLIC_URL = "http://mcp.example.com"  # the example values' hostname; Traefik is its proxy
 USER_TOKEN = "demo-user-token"  # the end user's credential, forwarded by MCP to the backend
-START_TIMEOUT = 90.0
-V2_REPLICAS = 2  # behind Traefik's round-robin: a job is polled from either
-# Each version's own key, as the chart's Secret gives one; v2's executes longer than the soft
-# wait become jobs, which the load's conversations poll.
-CONFIG: dict[str, dict[str, Any]] = {
-    "v1": {"sessionKey": "demo-v1-key"},
-    "v2": {"sessionKey": "demo-v2-key", "softWaitSeconds": 0.25},
-}
+V2_BACKEND = "platform-api-v2"  # v2's own (demo/values/codemode-mcp.yaml)
+# In-cluster, as the operator reaches it (the example values' address).
+PROMETHEUS_URL = (
+    f"http://prometheus.{staging.MONITORING_NAMESPACE}:{staging.PROMETHEUS_SERVICE_PORT}"
+)
+HELM_TIMEOUT = 180
+
+
+@dataclass(frozen=True)
+class Version:
+    name: str  # v1 or v2: the `version` label of the MCP servers' metrics
+    service: str  # its Deployment and Service (the chart's names)
+
+
+VERSIONS = {v: Version(v, f"{RELEASE}-{v}") for v in ("v1", "v2")}
 
 
 @dataclass
 class Stack:
-    control_plane: ControlPlane
-    prometheus: prometheus.Prometheus
-    versions: dict[str, mcp_pods.Version]
-    gateway: gateway.Gateway
+    staging: Staging
     split: AppliedSplit
-    processes: list[ManagedProcess]
+    versions: dict[str, Version] = field(default_factory=lambda: dict(VERSIONS))
+
+    @property
+    def control_plane(self) -> ControlPlane:
+        assert self.staging.cp is not None
+        return self.staging.cp
+
+    @property
+    def prometheus(self) -> Prometheus:
+        assert self.staging.prometheus is not None
+        return self.staging.prometheus
+
+    @property
+    def gateway(self) -> Gateway:
+        assert self.staging.gateway is not None
+        return self.staging.gateway
+
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        return self.staging.processes()
 
     def pids(self) -> dict[str, int]:
         return {p.name: p.popen.pid for p in self.processes}
 
     def apply(self, *objects: dict[str, Any]) -> None:
-        apply(self.control_plane, *objects)
+        self.control_plane.kubectl(
+            "apply", "-n", NAMESPACE, "-f", "-", input=yaml.safe_dump_all(objects)
+        )
+
+    def helm(self, *args: str) -> str:
+        out = subprocess.run(
+            [str(self.control_plane.bin_dir / "helm"), *args],
+            env=self.control_plane.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=HELM_TIMEOUT,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"helm {' '.join(args)} failed: {out.stderr.strip()}")
+        return out.stdout
+
+    def reset_route(self) -> None:
+        """The HTTPRoute's rules back to the chart's (100% v1, no pins): where a rollout starts.
+
+        A `helm upgrade` would not do it (the rules did not change in the chart)."""
+        manifest = self.helm("get", "manifest", RELEASE, "--namespace", NAMESPACE)
+        route = next(
+            doc for doc in yaml.safe_load_all(manifest) if doc and doc["kind"] == "HTTPRoute"
+        )
+        patch = json.dumps({"spec": {"rules": route["spec"]["rules"]}})
+        self.control_plane.kubectl(
+            "patch", "httproute", ROUTE, "-n", NAMESPACE, "--type=merge", "-p", patch
+        )
+
+    def backend_url(self, name: str) -> str:
+        """The sample backend `name` at its pod's address (the host routes to the pod network)."""
+        (pod,) = staging_install.pods(self.staging, BACKEND_NAMESPACE, f"app={name}")
+        return f"http://{pod['status']['podIP']}:{BACKEND_PORT}"
+
+    def node_facts(self) -> dict[str, Any]:
+        """The node the pods ran on, as the API server has it, and where each pod ran."""
+        assert self.staging.node is not None
+        name = self.staging.node.name
+        node = json.loads(self.control_plane.kubectl("get", "node", name, "-o", "json"))
+        info = node["status"]["nodeInfo"]
+        listed = json.loads(self.control_plane.kubectl("get", "pods", "-A", "-o", "json"))
+        ran = {
+            f"{pod['metadata']['namespace']}/{pod['metadata']['name']}": pod["spec"].get("nodeName")
+            for pod in listed["items"]
+        }
+        return {
+            "name": name,
+            "labels": {k: v for k, v in node["metadata"]["labels"].items() if "codemode" in k},
+            # Built from the pinned module (devcluster/versions.py), without the release's
+            # version stamp: the kubelet reports v0.0.0-master.
+            "kubernetes": versions.KUBERNETES,
+            "kubeletReports": info["kubeletVersion"],
+            "containerRuntime": info["containerRuntimeVersion"],
+            "kernel": info["kernelVersion"],
+            "pods": ran,
+        }
 
 
-def apply(cp: ControlPlane, *objects: dict[str, Any]) -> None:
-    cp.kubectl("apply", "-n", NAMESPACE, "-f", "-", input=yaml.safe_dump_all(objects))
-
-
-def _install_crds(cp: ControlPlane) -> None:
-    for crd in [*gateway_api.crd_files(), *sorted((REPO / "crds").glob("*.yaml"))]:
-        cp.kubectl("apply", "--server-side", "-f", str(crd))
-    cp.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/codemoderollouts.codemode.io",
-        "crd/httproutes.gateway.networking.k8s.io",
+def _install(stack: Staging) -> None:
+    staging_install.install(
+        stack,
+        backends=(BACKEND, V2_BACKEND),
+        values={
+            "codemode-operator": [VALUES / "codemode-operator.yaml"],
+            RELEASE: [VALUES / f"{RELEASE}.yaml"],
+        },
     )
-
-
-def _python(
-    name: str, args: list[str], logs: Path, env: dict[str, str] | None = None
-) -> ManagedProcess:
-    return spawn(name, [sys.executable, "-m", *args], logs, env=env, cwd=REPO)
-
-
-def _start_versions(
-    workdir: Path, network: PodNetwork, store: redis.Redis
-) -> dict[str, mcp_pods.Version]:
-    v2 = {**CONFIG["v2"], "jobStoreUrl": store.url}
-    return {
-        "v1": mcp_pods.start(network, "v1", workdir, USER_TOKEN, config=CONFIG["v1"]),
-        "v2": mcp_pods.start(network, "v2", workdir, USER_TOKEN, V2_REPLICAS, config=v2),
-    }
-
-
-def _start_operator(cp: ControlPlane, logs: Path) -> ManagedProcess:
-    metrics, live = free_port(), free_port()
-    operator = _python(
-        "operator",
-        [
-            "codemode_operator",
-            "--standalone",
-            "--tick=0.5",
-            f"--namespace={NAMESPACE}",
-            f"--metrics-port={metrics}",
-            "--metrics-host=127.0.0.1",
-            f"--liveness=http://127.0.0.1:{live}/healthz",
-        ],
-        logs,
-        env=cp.env,
-    )
-    wait_until(
-        "operator liveness",
-        lambda: httpx.get(f"http://127.0.0.1:{live}/healthz", timeout=2).is_success,
-        START_TIMEOUT,
-        alive=operator.ensure_running,
-    )
-    return operator
-
-
-def _stop_all(processes: list[ManagedProcess]) -> None:
-    """The processes still listed at exit, the last started first."""
-    for process in reversed(processes):
-        process.stop()
 
 
 @contextmanager
@@ -128,39 +160,20 @@ def running(workdir: Path) -> Iterator[Stack]:
     """Everything up, in dependency order; on exit (also Ctrl-C or a failure) all of it stops."""
     with ExitStack() as cleanup:
         cleanup.callback(signal.signal, signal.SIGINT, signal.getsignal(signal.SIGINT))
-        processes: list[ManagedProcess] = []
-        cleanup.callback(_stop_all, processes)
-        network = cleanup.enter_context(pod_network.running(workdir / "pods"))
-        # The pods start in the background while the control plane comes up.
-        store = redis.start(workdir / "redis", host=network.host_ip)  # the pods reach the bridge
-        processes.append(store.process)
-        versions = _start_versions(workdir, network, store)
-        for version in versions.values():
-            for pod in (version.backend, *version.pods):
-                processes.extend(pod.processes)
-        cp = cluster.start(workdir / "cluster")  # stops itself if it fails to start
-        processes.extend(cp.processes.values())
-        _install_crds(cp)
-        cp.kubectl("create", "namespace", NAMESPACE)
-        objects = [deployment("mcp-v1", "v1"), deployment("mcp-v2", "v2", release="v2-r1")]
-        objects += [pod_network.service(v.service, mcp_pods.MCP_PORT) for v in versions.values()]
-        apply(cp, *objects, http_route(ROUTE))
-        for version in versions.values():
-            version.publish(cp, NAMESPACE, network)
-        targets = [f"{p.ip}:{mcp_pods.MCP_PORT}" for v in versions.values() for p in v.pods]
-        prom = prometheus.start(workdir / "prometheus", [prometheus.static_job("mcp", targets)])
-        processes.append(prom.process)
-        for version in versions.values():
-            version.wait_ready(START_TIMEOUT)
-        gw = cleanup.enter_context(gateway.start(cp, workdir / "gateway", NAMESPACE, GATEWAY))
-        processes.append(gw.process)
-        split = AppliedSplit(gw, NAMESPACE, ROUTE)
+        stack = staging.start(workdir)  # stops itself if it fails to start
+        cleanup.callback(stack.stop)
+        _install(stack)
+        assert stack.gateway is not None
+        split = AppliedSplit(
+            stack.gateway, NAMESPACE, ROUTE, VERSIONS["v1"].service, VERSIONS["v2"].service
+        )
         wait_until(
-            "Traefik running the HTTPRoute", lambda: bool(gw.applied_weights(NAMESPACE, ROUTE)), 30
+            "Traefik running the HTTPRoute",
+            lambda: bool(stack.gateway and stack.gateway.applied_weights(NAMESPACE, ROUTE)),
+            30,
         )
         split.start()
         cleanup.callback(split.stop)
-        processes.append(_start_operator(cp, workdir / "logs"))
         # Runs first on the way out: a second Ctrl-C must not cut the teardown short.
         cleanup.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)
-        yield Stack(cp, prom, versions, gw, split, processes)
+        yield Stack(stack, split)

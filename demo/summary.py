@@ -43,6 +43,8 @@ def build(
     startup_seconds: float,
     wall_seconds: float,
     gateway: dict[str, Any],
+    node: dict[str, Any],
+    leftovers: list[str],
 ) -> dict[str, Any]:
     return {
         "wallSeconds": round(wall_seconds, 1),
@@ -50,7 +52,9 @@ def build(
         "rollouts": [rollout_summary(o) for o in outcomes],
         "load": asdict(tally),
         "gateway": gateway,
+        "node": node,
         "pids": pids,
+        "leftovers": leftovers,  # what of the stack was still on the host once it stopped
     }
 
 
@@ -88,12 +92,19 @@ def show(console: Console, summary: dict[str, Any]) -> None:
     for label, cell in rows.items():
         grid.add_row(label, *(cell(r) for r in rollouts))
     console.print(grid)
-    load, gateway = summary["load"], summary["gateway"]
+    load, gateway, node = summary["load"], summary["gateway"], summary["node"]
     console.print(
-        f"traffic entered the Gateway {gateway['name']} ({gateway['implementation']}) at"
-        f" {gateway['url']}; it applied {gateway['weightChanges']} weight changes. 'through"
-        " Traefik' is Traefik's own count per backend Service (its access log: one line per request);"
-        " the MCP servers ran as pods (network namespaces) behind their EndpointSlices."
+        f"traffic for {gateway['host']} entered the Gateway {gateway['name']}"
+        f" ({gateway['implementation']}) at {gateway['url']}; it applied"
+        f" {gateway['weightChanges']} weight changes. 'through Traefik' is Traefik's own count per"
+        " backend Service (its access log: one line per request)."
+    )
+    on_node = sum(1 for ran_on in node["pods"].values() if ran_on == node["name"])
+    console.print(
+        f"{on_node} of {len(node['pods'])} pods (both charts' and the sample backends') ran on"
+        f" {node['name']}, a real kubelet node (kubelet of Kubernetes {node['kubernetes']},"
+        f" {node['containerRuntime']}), from the project's images; the operator ran in-cluster"
+        " from its chart."
     )
     conversations = ", ".join(f"{n} {k}" for k, n in sorted(load["conversations"].items()))
     console.print(
@@ -104,7 +115,8 @@ def show(console: Console, summary: dict[str, Any]) -> None:
     console.print(
         f"load: {load['calls']} MCP tool calls ({load['ok']} ok, {load['tool_errors']} tool errors,"
         f" {load['failed']} failed); wall time {summary['wallSeconds']}s"
-        f" (stack start {summary['startupSeconds']}s)"
+        f" (stack start {summary['startupSeconds']}s); left on the host:"
+        f" {', '.join(summary['leftovers']) or 'nothing'}"
     )
     for reason in load["breaks"]:
         console.print(f"failed conversation {reason}")

@@ -58,9 +58,16 @@ class Load:
     """`workers` conversations at a time sharing `rate` calls/s; runs in its own thread."""
 
     def __init__(
-        self, url: str, token: str, rate: float, workers: int = 16, max_seconds: float = 900.0
+        self,
+        url: str,
+        token: str,
+        rate: float,
+        workers: int = 16,
+        max_seconds: float = 900.0,
+        proxy: str | None = None,  # the Gateway, when `url` names the public host
     ) -> None:
         self.url, self.token = url, token
+        self.http_options = {"proxy": proxy} if proxy else None
         self.rate, self.workers, self.max_seconds = rate, workers, max_seconds
         self.tally = Tally()
         self._stop = threading.Event()
@@ -92,6 +99,7 @@ class Load:
                 job_seconds=JOB_SECONDS,
                 pace=self.workers / self.rate,
                 call_seconds=CALL_TIMEOUT,
+                http_options=self.http_options,
                 stop=self._stop.is_set,
             )
             self.tally.add(talk)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from demo.split import AppliedSplit, v2_share
+from demo.split import AppliedSplit
 from demo.traffic import Tally
 
 
@@ -39,13 +39,13 @@ def table(name: str, status: dict[str, Any], split: AppliedSplit, tally: Tally) 
         "phase": status.get("phase", "Pending"),
         "step": f"{status.get('step', '-')}  (remaining {status.get('stepRemaining', '-')})",
         "v2 weight (operator)": f"{status.get('canaryWeight', 0)}%",
-        "v2 weight (Traefik)": f"{v2_share(split.weights)}%",
+        "v2 weight (Traefik)": f"{split.canary_share}%",
         "progressing": _condition(status, "Progressing"),
         "analysis verdict": analysis.get("verdict", "-"),
         "e-value errors / infra": f"{_e_value(analysis, 'errors')} / {_e_value(analysis, 'infraErrors')}",
         "v1 / v2 requests (analysis)": f"{analysis.get('stableTotal', {}).get('requests', 0)}"
         f" / {analysis.get('canaryTotal', {}).get('requests', 0)}",
-        "through Traefik v1 / v2": f"{served.get('mcp-v1', 0)} / {served.get('mcp-v2', 0)}",
+        "through Traefik v1 / v2": f"{served.get(split.stable, 0)} / {served.get(split.canary, 0)}",
         "load calls ok / tool errors / failed": f"{tally.ok} / {tally.tool_errors} / {tally.failed}",
         "mixed-version calls / moved conversations": f"{tally.mixed} / {tally.restarts}",
     }

@@ -38,7 +38,8 @@ START_TIMEOUT = 60.0
 # Traefik coalesces provider events for this long before it applies a new configuration (its
 # default is 2 s); short, so a weight the operator writes is live well within a second.
 THROTTLE = "100ms"
-UPSTREAM_IDLE = "2s"  # under every keep-alive of the servers behind it (see its flag below)
+# Below the backends' keep-alive (uvicorn's default, 5 s): see the flag.
+IDLE_CONN_TIMEOUT = "3s"
 
 # What Traefik's kubernetesGateway provider reads and writes (its documented RBAC, without the
 # pods `get` that only OpenTelemetry needs).
@@ -332,15 +333,17 @@ def start(
             "--api.insecure=true",  # the API on the loopback-only `traefik` entry point
             "--api.dashboard=false",
             "--ping=true",
-            # Traefik closes an idle upstream connection before any of the servers behind it
-            # does (uvicorn's default keep-alive is 5 s; the MCP servers' 120 s), so no request is
-            # sent on a connection the server is closing: that is a 502 for the client.
-            f"--serversTransport.forwardingTimeouts.idleConnTimeout={UPSTREAM_IDLE}",
             f"--accesslog.filepath={access_log}",
             "--accesslog.format=json",
             # Headers that alias another (Mcp_Session_Id for Mcp-Session-Id) cannot slip past a
             # header match to a backend that reads them as the header they alias.
             "--entryPoints.web.http.aliasHeadersStrategy=delete",
+            # Servers on uvicorn close a keep-alive connection after 5 s idle by default (the
+            # MCP servers keep theirs `keepAliveSeconds`, 120 s, the sample backend 75); Traefik
+            # keeps its idle ones to a backend for 90 s by default, so a request it sends on a
+            # connection the server is closing that instant fails as a 502 (a POST is not
+            # retried). Traefik closing its idle connections first leaves no such moment.
+            f"--serversTransport.forwardingTimeouts.idleConnTimeout={IDLE_CONN_TIMEOUT}",
             "--metrics.prometheus=true",
             "--metrics.prometheus.entryPoint=traefik",
             "--metrics.prometheus.addServicesLabels=true",

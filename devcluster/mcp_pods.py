@@ -1,4 +1,4 @@
-"""The MCP workload as pods of a `PodNetwork`: what the demo and the gateway tests run.
+"""The MCP workload as pods of a `PodNetwork`: what the gateway tests run (kwok tier).
 
 Each version has its own sample backend (a pod) and one or more MCP pods; a v2 pod has the
 sandbox runner beside the MCP server, as the chart's sidecar (they talk over the pod's

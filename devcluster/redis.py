@@ -39,7 +39,7 @@ class Redis:
 
 def start(workdir: Path, host: str = "127.0.0.1", timeout: float = 30.0) -> Redis:
     """On `host` (loopback, or a pod network's bridge address so its pods reach it), with no
-    persistence: a test's or the demo's store lives as long as they do."""
+    persistence: a test's store lives as long as it does."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     argv = [_binary(), "--bind", host, "--port", str(port), "--save", ""]

@@ -1,6 +1,6 @@
 """The staging stack: the control plane with one real node, its registry and cluster DNS,
 Prometheus discovering the pods and Traefik as the Gateway, as one start/stop (the staging
-tests use it; `make demo` can).
+tests and `make demo` run on it).
 
 Pods reach the host's servers through Services of the cluster: `kubernetes` (the API server
 advertises the host end of the node's network) and `prometheus` in `monitoring`, a Service
@@ -26,6 +26,7 @@ from devcluster import (
     node_network,
     prometheus,
 )
+from devcluster.processes import ManagedProcess
 
 MONITORING_NAMESPACE = "monitoring"
 PROMETHEUS_SERVICE_PORT = 9090
@@ -47,6 +48,38 @@ class Staging:
             if part is not None:
                 part.stop()
         self.network.delete()
+
+    def processes(self) -> list[ManagedProcess]:
+        """Every host process of the stack (the node's containers run under its pid 1)."""
+        found = list(self.cp.processes.values()) if self.cp else []
+        if self.node is not None:
+            found += [self.node.init] if self.node.init else []
+            found += [self.node.registry.process] if self.node.registry else []
+            found += self.node.processes.values()
+        found += [part.process for part in (self.prometheus, self.gateway) if part is not None]
+        return found
+
+    def leftovers(self) -> list[str]:
+        """What of the stack is still on the host after `stop()`: processes naming its workdir,
+        mounts under it, its network namespace, link and cgroups (all empty when it stopped)."""
+        found = []
+        if self.network.netns_path.exists():
+            found.append(f"network namespace {self.network.netns}")
+        if Path(f"/sys/class/net/{self.network.host_link}").exists():
+            found.append(f"link {self.network.host_link}")
+        if str(self.workdir) in Path("/proc/self/mountinfo").read_text():
+            found.append("mounts under the workdir")
+        for hierarchy in Path("/sys/fs/cgroup").iterdir():
+            if (hierarchy / self.network.netns).exists():
+                found.append(f"cgroup {hierarchy.name}/{self.network.netns}")
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if str(self.workdir) in cmdline:
+                found.append(f"process {proc.name}: {cmdline.replace(chr(0), ' ')[:120]}")
+        return found
 
 
 def _prometheus_service(prom: prometheus.Prometheus) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """The MCP workload as the local cluster sees it: Deployments whose pods kwok fakes, their
 Services and an HTTPRoute with all traffic on v1 (where every rollout starts). Shared by the
-demo, the operator's integration tests and bench_operator."""
+operator's integration tests and bench_operator (the demo runs the charts on a real node)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,11 @@ from typing import Any
 
 
 def deployment(
-    name: str, version: str, replicas: int = 2, pool: str | None = None, release: str = ""
+    name: str, version: str, replicas: int = 2, pool: str | None = None
 ) -> dict[str, Any]:
-    """`release` is the image tag (default: `version`); a new one is a new v2 revision."""
     labels = {"app": "mcp", "version": version}
     pod_spec: dict[str, Any] = {
-        "containers": [
-            {"name": "mcp", "image": f"registry.invalid/codemode-mcp:{release or version}"}
-        ],
+        "containers": [{"name": "mcp", "image": f"registry.invalid/codemode-mcp:{version}"}],
     }
     if pool:  # no node carries the label until a test adds it: pods stay Pending
         pod_spec["nodeSelector"] = {"codemode.io/pool": pool}

@@ -87,6 +87,6 @@ class Settings(BaseModel):
                 raise ValueError(f"{config_path} must be a mapping")
             # The file's camelCase keys named by field, so a flag given too replaces its key
             # instead of standing beside it (pydantic would refuse the pair as extra input).
-            names = {field.alias: name for name, field in cls.model_fields.items()}
-            from_file = {names.get(key, key): value for key, value in loaded.items()}
+            names = {to_camel(name): name for name in cls.model_fields}
+            from_file = {names.get(str(key), str(key)): value for key, value in loaded.items()}
         return cls.model_validate({**from_file, **given})

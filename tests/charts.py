@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -17,7 +16,6 @@ REPO = Path(__file__).resolve().parent.parent
 OPERATOR_CHART = REPO / "charts" / "codemode-operator"
 MCP_CHART = REPO / "charts" / "codemode-mcp"
 CHARTS = (OPERATOR_CHART, MCP_CHART)
-INSTALL_DOC = REPO / "README.md"  # its install section is the first ```sh block
 
 
 def example_values(chart: Path) -> list[Path]:
@@ -51,24 +49,3 @@ def objects(manifest: str) -> list[dict[str, Any]]:
 
 def of_kind(manifest: str, kind: str) -> Iterator[dict[str, Any]]:
     return (o for o in objects(manifest) if o["kind"] == kind)
-
-
-def doc_commands(doc: Path = INSTALL_DOC) -> list[list[str]]:
-    """The commands of the first ```sh block of `doc`, each split as the shell would."""
-    block = doc.read_text().split("```sh\n", 1)[1].split("```", 1)[0]
-    lines = block.replace("\\\n", " ").splitlines()
-    return [shlex.split(line) for line in lines if line.strip() and not line.startswith("#")]
-
-
-def run_doc_commands(env: Mapping[str, str]) -> list[str]:
-    """The install doc's commands, verbatim, with `env`'s PATH and kubeconfig; their outputs."""
-    outputs = []
-    for command in doc_commands():
-        binary = shutil.which(command[0], path=env["PATH"])
-        assert binary, command[0]
-        out = subprocess.run(
-            [binary, *command[1:]], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
-        )
-        assert out.returncode == 0, f"{command}: {out.stdout}{out.stderr}"
-        outputs.append(out.stdout)
-    return outputs

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devcluster.cluster import ControlPlane
-from tests.charts import doc_commands, run_doc_commands
+from devcluster.install_doc import doc_commands, run_doc_commands
 
 RELEASES = {"codemode-operator": "codemode-system", "codemode-mcp": "mcp"}
 

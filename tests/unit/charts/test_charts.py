@@ -326,3 +326,35 @@ def test_mcp_pods_ask_to_be_scraped_and_a_pod_monitor_is_optional() -> None:
         assert (
             "prometheus.io/scrape" not in deployment["spec"]["template"]["metadata"]["annotations"]
         )
+
+
+def test_a_version_takes_settings_of_its_own_from_its_env(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = "http://platform-api-v2.platform.svc:8080"
+    manifest = template(
+        MCP_CHART,
+        "codemode-mcp",
+        "mcp",
+        "--set-json",
+        f'v2.env=[{{"name": "CODEMODE_BACKEND_URL", "value": "{url}"}}]',
+    )
+    deployments = {d["metadata"]["name"]: d for d in _mcp_deployments(manifest)}
+    env = {
+        version: {
+            e["name"]: e.get("value")
+            for e in deployments[f"codemode-mcp-{version}"]["spec"]["template"]["spec"][
+                "containers"
+            ][0]["env"]
+        }
+        for version in ("v1", "v2")
+    }
+    assert env["v2"]["CODEMODE_BACKEND_URL"] == url and "CODEMODE_SESSION_KEY" in env["v2"]
+    assert "CODEMODE_BACKEND_URL" not in env["v1"]
+    # The server reads it as its --backend-url (CODEMODE_<FLAG>), over config.yaml.
+    monkeypatch.setenv("CODEMODE_BACKEND_URL", url)
+    assert parse_overrides([])["backend_url"] == url
+    wrong = helm(
+        "template", "r", str(MCP_CHART), "--set-json", 'v1.env=[{"value": "x"}]', check=False
+    )
+    assert wrong.returncode != 0 and "name" in wrong.stderr

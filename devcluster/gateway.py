@@ -338,8 +338,7 @@ def start(
             # Headers that alias another (Mcp_Session_Id for Mcp-Session-Id) cannot slip past a
             # header match to a backend that reads them as the header they alias.
             "--entryPoints.web.http.aliasHeadersStrategy=delete",
-            # Servers on uvicorn close a keep-alive connection after 5 s idle by default (the
-            # MCP servers keep theirs `keepAliveSeconds`, 120 s, the sample backend 75); Traefik
+            # The MCP servers (uvicorn) close a keep-alive connection after 5 s idle; Traefik
             # keeps its idle ones to a backend for 90 s by default, so a request it sends on a
             # connection the server is closing that instant fails as a 502 (a POST is not
             # retried). Traefik closing its idle connections first leaves no such moment.

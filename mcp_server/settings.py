@@ -29,9 +29,9 @@ class Settings(BaseModel):
     sandbox_url: str = "http://127.0.0.1:8090"
     # A gateway reuses an idle upstream connection until its own idle timeout (Traefik: 90 s);
     # if the server closed it first, a request sent at that moment gets the gateway's 502. The
-    # server keeps them longer, so the gateway is the one that closes.
+    # gateway's must be the shorter one (docs/mcp_server.md says why it is not raised here).
     keep_alive_seconds: int = Field(
-        120, ge=1, description="idle connections are kept this long (over the gateway's timeout)"
+        5, ge=1, description="idle connections are kept this long (uvicorn's default)"
     )
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1:*", "localhost:*"])
     allowed_origins: list[str] = Field(default_factory=list)

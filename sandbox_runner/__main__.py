@@ -13,10 +13,6 @@ from sandbox_runner.app import create_app
 from sandbox_runner.schema import describe
 from sandbox_runner.settings import Settings
 
-# Longer than the MCP server's client keeps an idle connection (httpx: 5 s): a server that
-# closes first races the client's next request on it (uvicorn's default is those same 5 s).
-KEEP_ALIVE_SECONDS = 75
-
 
 def parse_settings(argv: list[str] | None = None) -> Settings:
     defaults = Settings()
@@ -56,7 +52,6 @@ def main(argv: list[str] | None = None) -> None:
         port=settings.port,
         log_level="warning",
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 

@@ -45,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         drop_rate=args.drop_rate,
     )
     app = create_app(faults=faults, build_seconds=args.build_seconds, token=args.token)
-    # Over the MCP servers' client keep-alive (httpx: 5 s), so no call meets a closing connection.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=75)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import http.client
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.mcp_server.conftest import Stack, http_get, mcp_session
+from tests.integration.mcp_server.conftest import Stack, http_get, mcp_session, own_v2
 
 pytestmark = pytest.mark.slow
 
-IDLE_SECONDS = 7  # over uvicorn's default keep-alive (5 s), far under the servers' own
+IDLE_SECONDS = 7  # over uvicorn's default keep-alive (5 s), far under the test's 30 s
 _MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
@@ -64,20 +65,17 @@ async def test_path_parameters_cannot_escape_the_operation(stack: Stack) -> None
     assert "not one path segment" in result.content[0].text
 
 
-def test_idle_connections_outlive_a_clients_pool(stack: Stack) -> None:
-    """A gateway reuses an idle upstream connection until its own timeout (Traefik: 90 s): the
-    servers keep theirs longer, so none is closed under a request (a 502 at the gateway; the
-    demo once lost a conversation so). uvicorn's default, 5 s, closes within the sleep below."""
-    servers = [stack.v1, stack.v2, stack.runner, stack.backend]
-    connections = [http.client.HTTPConnection("127.0.0.1", s.port, timeout=10) for s in servers]
-    for server, connection in zip(servers, connections, strict=True):
+def test_idle_connections_are_kept_keep_alive_seconds(tmp_path: Path, stack: Stack) -> None:
+    """`keepAliveSeconds` is what the server keeps an idle connection for (uvicorn's own 5 s
+    would close it within the sleep below): one socket, two requests 7 s apart."""
+    with own_v2(tmp_path, "keepalive", stack.backend.url, keepAliveSeconds=30) as (_, server):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         connection.request("GET", server.health_path)
         assert connection.getresponse().read() is not None
-    opened = [c.sock.getsockname() for c in connections if c.sock is not None]
-    time.sleep(IDLE_SECONDS)
-    for server, connection in zip(servers, connections, strict=True):
+        assert connection.sock is not None
+        opened = connection.sock.getsockname()
+        time.sleep(IDLE_SECONDS)
         connection.request("GET", server.health_path)  # on the same socket: raises if closed
-        assert connection.getresponse().status == 200, server.name
-    assert [c.sock.getsockname() for c in connections if c.sock is not None] == opened
-    for connection in connections:
+        assert connection.getresponse().status == 200
+        assert connection.sock is not None and connection.sock.getsockname() == opened
         connection.close()

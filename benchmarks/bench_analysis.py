@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from codemode_operator.apis.spec import HoldOnSuspicion, Latency
 from codemode_operator.rollout import Histogram, latency, suspicion, verdict
-from codemode_operator.rollout.spec import HoldOnSuspicion, Latency
 
 from mcp_server.metrics import DURATION_BUCKETS
 
@@ -159,7 +159,11 @@ def _rollout(
     for index, ((canary, stable), (_, dwell)) in enumerate(zip(steps, PLAN, strict=True)):
         for m in range(len(canary[0][0])):
             if m >= dwell:  # the dwell is over: the step goes on unless the hold keeps it
-                if not (hold and holds(index) and suspicion.suspect(states[0], states[1], HOLD.e_value, slow)):
+                if not (
+                    hold
+                    and holds(index)
+                    and suspicion.suspect(states[0], states[1], HOLD.e_value, slow)
+                ):
                     break
                 held += 1
             states = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from codemode_operator.apis.status import Phase
 from codemode_operator.rollout import RolloutStatus
-from codemode_operator.rollout.status import Phase
 
 PHASES: tuple[Phase, ...] = (
     "Pending",

@@ -26,6 +26,8 @@ from codemode_operator.adapters.kube import Kube
 from codemode_operator.adapters.routers import Router
 from codemode_operator.adapters.routers.gateway_api import GatewayAPIRouter
 from codemode_operator.adapters.routers.replicas import ReplicasRouter
+from codemode_operator.apis.conditions import RECONCILE_ERROR, get_condition, set_condition
+from codemode_operator.apis.status import NotificationsStatus
 from codemode_operator.rollout import (
     REQUEST_ANNOTATION,
     ClearRequest,
@@ -42,8 +44,6 @@ from codemode_operator.rollout import (
     metrics_window,
     notification,
 )
-from codemode_operator.rollout.conditions import RECONCILE_ERROR, get_condition, set_condition
-from codemode_operator.rollout.status import NotificationsStatus
 from codemode_operator.rollout.weight import desired
 
 GROUP, VERSION, PLURAL = "codemode.io", "v1alpha1", "codemoderollouts"

@@ -11,7 +11,7 @@ import kubernetes
 from kubernetes.client import CoreV1Event
 
 from codemode_operator.adapters.kube import Kube
-from codemode_operator.rollout.status import EventRecord
+from codemode_operator.apis.status import EventRecord
 
 COMPONENT = "codemode-operator"
 _NAME_ROOM = 200  # an Event name is at most 253 characters: room for ".<uid>.<seq>"

@@ -14,8 +14,8 @@ import re
 import kubernetes
 
 from codemode_operator.adapters.kube import Kube
-from codemode_operator.rollout.spec import Notifications
-from codemode_operator.rollout.status import Notification
+from codemode_operator.apis.spec import Notifications
+from codemode_operator.apis.status import Notification
 
 TIMEOUT = 15.0  # seconds for one attempt at every receiver; then the next tick goes on
 

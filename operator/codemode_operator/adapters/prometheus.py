@@ -22,8 +22,8 @@ from typing import Any, TypedDict
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 
+from codemode_operator.apis.spec import Analysis
 from codemode_operator.rollout import Counts, Histogram, MetricsFailure, MetricsSample, Window
-from codemode_operator.rollout.spec import Analysis
 
 
 def _exact(series: str, by: str = "") -> str:

@@ -1,9 +1,12 @@
 """The pure rollout core: `decide` turns spec, status and observations into actions."""
 
+from codemode_operator.apis.duration import format_duration, parse_duration
+from codemode_operator.apis.spec import RolloutSpec
+from codemode_operator.apis.status import RolloutStatus
+
 from .actions import Action, ClearRequest, Emit, RunGateJob, ScaleStable, SetPins, SetWeight
 from .analysis import Window, metrics_window
 from .decide import Decision, decide
-from .duration import format_duration, parse_duration
 from .observations import (
     REQUEST_ANNOTATION,
     Counts,
@@ -14,8 +17,6 @@ from .observations import (
     MetricsSample,
     Observations,
 )
-from .spec import RolloutSpec
-from .status import RolloutStatus
 
 __all__ = [
     "REQUEST_ANNOTATION",

@@ -4,12 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import conditions, latency, phases, verdict
-from .conditions import ANALYSIS_PASSING
-from .duration import format_duration
-from .observations import Counts, MetricsFailure, MetricsSample
-from .spec import RolloutSpec
-from .status import (
+from codemode_operator.apis import conditions
+from codemode_operator.apis.conditions import ANALYSIS_PASSING
+from codemode_operator.apis.duration import format_duration
+from codemode_operator.apis.spec import RolloutSpec
+from codemode_operator.apis.status import (
     ConditionStatus,
     LatencyAnalysis,
     MetricAnalysis,
@@ -17,6 +16,9 @@ from .status import (
     Verdict,
     VersionCounts,
 )
+
+from . import latency, phases, verdict
+from .observations import Counts, MetricsFailure, MetricsSample
 from .tick import Tick
 
 # The AnalysisPassing condition's status for each verdict.

@@ -14,6 +14,9 @@ Succeeded --scaleDownStable.after--> ScaleStable(0) once
 from dataclasses import dataclass
 from datetime import datetime
 
+from codemode_operator.apis.spec import RolloutSpec
+from codemode_operator.apis.status import RolloutStatus
+
 from . import (
     changes,
     notification,
@@ -21,16 +24,14 @@ from . import (
     phases,
     pins,
     readiness,
-    requests,
     scale_down,
+    sre_requests,
     step,
     weight,
 )
 from .actions import Action
 from .analysis import check as check_analysis
 from .observations import Observations
-from .spec import RolloutSpec
-from .status import RolloutStatus
 from .tick import Tick
 
 
@@ -47,7 +48,7 @@ def decide(
     if t.status.phase is None:
         phases.start(t, "Created", "waiting for v2 to be Ready")
     changes.apply(t)
-    requests.handle(t)
+    sre_requests.handle(t)
     if t.active:
         pause.sync(t)
         ready = readiness.check(t)

@@ -9,7 +9,7 @@ post: a restart posts what is left, and a post repeated after a crash creates no
 from datetime import datetime
 from typing import Literal
 
-from .status import EventRecord, RolloutStatus
+from codemode_operator.apis.status import EventRecord, RolloutStatus
 
 # Undeliverable for long (e.g. no RBAC for events) the outbox must not grow the status without
 # bound: the oldest go first.

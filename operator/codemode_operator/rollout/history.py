@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from .status import HistoryEntry, RolloutStatus
+from codemode_operator.apis.status import HistoryEntry, RolloutStatus
 
 KEEP = 20
 

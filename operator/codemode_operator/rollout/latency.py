@@ -16,10 +16,11 @@ from before an interval chooses its edges, so the choice cannot favour a rollbac
 import math
 from collections.abc import Sequence
 
-from . import statistics, verdict
+from codemode_operator.apis.spec import Latency
+from codemode_operator.apis.status import LatencyAnalysis, LatencyThreshold
+
+from . import evalues, verdict
 from .observations import Histogram
-from .spec import Latency
-from .status import LatencyAnalysis, LatencyThreshold
 
 # A quantile edge read from fewer v1 requests than this would be noise (a p99 of 20 requests).
 MIN_STABLE_REQUESTS = 100
@@ -137,7 +138,7 @@ def update(
             null_ratio=record.null_ratio,
             alpha=per_threshold_alpha,
         )
-    log_e = statistics.log_average([t.log_e_value for t in thresholds])
+    log_e = evalues.log_average([t.log_e_value for t in thresholds])
     max_log_e = max(record.max_log_e_value, log_e)
     threshold = verdict.LATENCY.threshold(alpha)
     evidence = any(any(t.log_likelihood_ratios) for t in thresholds)
@@ -148,7 +149,7 @@ def update(
             "log_e_value": log_e,
             "max_log_e_value": max_log_e,
             "e_value": verdict.e_value(log_e),
-            "p_value": statistics.p_value(max_log_e),
+            "p_value": evalues.p_value(max_log_e),
             "threshold": threshold,
             "verdict": ("Fail" if log_e >= math.log(threshold) else "Pass")
             if evidence

@@ -8,8 +8,13 @@ receiver's answer and that record, sends one twice; `seq` lets a receiver drop t
 
 from datetime import datetime, timedelta
 
-from .spec import RolloutSpec, Transition
-from .status import Notification, NotificationSeverity, NotificationsStatus, RolloutStatus
+from codemode_operator.apis.spec import RolloutSpec, Transition
+from codemode_operator.apis.status import (
+    Notification,
+    NotificationSeverity,
+    NotificationsStatus,
+    RolloutStatus,
+)
 
 KEEP = 20  # an outbox of a receiver down for days keeps the newest
 FIRST_RETRY = timedelta(seconds=5)

@@ -1,7 +1,8 @@
 """`spec.paused`: stop advancing (analysis and rollbacks go on); the dwell resumes where it was."""
 
-from . import conditions
-from .conditions import PAUSED
+from codemode_operator.apis import conditions
+from codemode_operator.apis.conditions import PAUSED
+
 from .tick import Tick
 
 

@@ -1,9 +1,11 @@
 """Transitions that start or end a rollout."""
 
-from . import conditions, latency, verdict
-from .conditions import PROGRESSING, ROLLED_BACK
-from .spec import Analysis, Prometheus, RolloutSpec
-from .status import AnalysisRecord, Phase, RolloutStatus
+from codemode_operator.apis import conditions
+from codemode_operator.apis.conditions import PROGRESSING, ROLLED_BACK
+from codemode_operator.apis.spec import Analysis, Prometheus, RolloutSpec
+from codemode_operator.apis.status import AnalysisRecord, Phase, RolloutStatus
+
+from . import latency, verdict
 from .tick import Tick
 
 

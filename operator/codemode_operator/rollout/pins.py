@@ -13,11 +13,12 @@ The replicas router splits requests between pods and cannot pin: it gets no pins
 when the two versions' tool surfaces differ (or are not declared the same).
 """
 
-from . import conditions
+from codemode_operator.apis import conditions
+from codemode_operator.apis.spec import RolloutSpec
+from codemode_operator.apis.status import RolloutStatus
+
 from .actions import SetPins
 from .observations import DeploymentState, Observations
-from .spec import RolloutSpec
-from .status import RolloutStatus
 from .tick import Tick
 from .weight import desired
 

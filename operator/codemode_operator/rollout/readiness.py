@@ -1,8 +1,10 @@
 """v2 must be Ready to take more traffic; not Ready past the progress deadline rolls back."""
 
-from . import conditions, phases
-from .conditions import HEALTHY
-from .duration import format_duration
+from codemode_operator.apis import conditions
+from codemode_operator.apis.conditions import HEALTHY
+from codemode_operator.apis.duration import format_duration
+
+from . import phases
 from .tick import Tick
 
 

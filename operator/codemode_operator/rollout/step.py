@@ -2,13 +2,15 @@
 
 from datetime import datetime, timedelta
 
-from . import conditions, phases, suspicion, weight
+from codemode_operator.apis import conditions
+from codemode_operator.apis.conditions import PROGRESSING
+from codemode_operator.apis.duration import format_remaining
+from codemode_operator.apis.spec import RolloutSpec
+from codemode_operator.apis.status import Applying, RolloutStatus
+
+from . import phases, suspicion, weight
 from .actions import RunGateJob
-from .conditions import PROGRESSING
-from .duration import format_remaining
 from .observations import REQUEST_ANNOTATION
-from .spec import RolloutSpec
-from .status import Applying, RolloutStatus
 from .tick import Tick
 
 

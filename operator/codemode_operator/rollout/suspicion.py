@@ -7,7 +7,8 @@ can wait for a verdict instead of widening the exposure of a v2 that leans towar
 import math
 from typing import Final
 
-from .status import Evidence, LatencyAnalysis, MetricAnalysis
+from codemode_operator.apis.status import Evidence, LatencyAnalysis, MetricAnalysis
+
 from .tick import Tick
 
 SUSPECTED: Final = "SuspectedRegression"

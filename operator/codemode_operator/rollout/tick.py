@@ -4,11 +4,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from codemode_operator.apis.spec import RolloutSpec, Step, Transition
+from codemode_operator.apis.status import ACTIVE_PHASES, RolloutStatus
+
 from . import events, history, notification, weight
 from .actions import ORDER, Action, Emit
 from .observations import Observations
-from .spec import RolloutSpec, Step, Transition
-from .status import ACTIVE_PHASES, RolloutStatus
 
 
 @dataclass

@@ -4,9 +4,10 @@ import math
 from dataclasses import dataclass
 from typing import TypeVar
 
-from . import statistics
-from .statistics import Prior
-from .status import AnalysisRecord, Evidence, MetricAnalysis, Verdict
+from codemode_operator.apis.status import AnalysisRecord, Evidence, MetricAnalysis, Verdict
+
+from . import evalues
+from .evalues import Prior
 
 # A metric's state or a subclass of it (a latency threshold): `update` returns the same kind.
 State = TypeVar("State", bound=MetricAnalysis)
@@ -79,13 +80,11 @@ def update(
     (canary_requests, canary_errors), (stable_requests, stable_errors) = canary, stable
     requests = canary_requests + stable_requests
     share = canary_requests / requests if requests else 0.0
-    sums = statistics.add(
+    sums = evalues.add(
         state.log_likelihood_ratios,
-        statistics.log_likelihood_ratios(
-            canary_errors, stable_errors, share, null_ratio, test.prior
-        ),
+        evalues.log_likelihood_ratios(canary_errors, stable_errors, share, null_ratio, test.prior),
     )
-    log_e = statistics.log_e_value(sums, test.prior)
+    log_e = evalues.log_e_value(sums, test.prior)
     max_log_e = max(state.max_log_e_value, log_e)
     threshold = test.threshold(alpha)
     totals = (
@@ -109,7 +108,7 @@ def update(
             "log_e_value": log_e,
             "max_log_e_value": max_log_e,
             "e_value": e_value(log_e),
-            "p_value": statistics.p_value(max_log_e),
+            "p_value": evalues.p_value(max_log_e),
             "threshold": threshold,
             # No interval yet where errors could come from either version: no evidence.
             "verdict": verdict if any(sums) else "Inconclusive",

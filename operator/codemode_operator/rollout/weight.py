@@ -1,9 +1,10 @@
 """The weight v2 should have, and the one SetWeight that gets it there."""
 
+from codemode_operator.apis.spec import RolloutSpec
+from codemode_operator.apis.status import RolloutStatus
+
 from .actions import SetWeight
 from .observations import Observations
-from .spec import RolloutSpec
-from .status import RolloutStatus
 
 
 def desired(spec: RolloutSpec, status: RolloutStatus) -> int:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 from codemode_operator.adapters import prometheus as adapter
+from codemode_operator.apis.spec import Analysis
 from codemode_operator.rollout import MetricsSample, Window
-from codemode_operator.rollout.spec import Analysis
 
 from devcluster.prometheus import Prometheus
 

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from codemode_operator.adapters.events import event_body, event_name
-from codemode_operator.rollout.status import EventRecord
+from codemode_operator.apis.status import EventRecord
 
 ROLLOUT = {
     "apiVersion": "codemode.io/v1alpha1",

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from codemode_operator.adapters.lease import Leadership
+from codemode_operator.apis.conditions import get_condition
 from codemode_operator.leadership import CONTROLLER, update
 from codemode_operator.rollout import RolloutStatus
-from codemode_operator.rollout.conditions import get_condition
 from codemode_operator.settings import Settings
 
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)

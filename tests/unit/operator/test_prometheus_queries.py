@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 from codemode_operator.adapters.prometheus import queries
+from codemode_operator.apis.spec import Analysis
 from codemode_operator.rollout import Window
-from codemode_operator.rollout.spec import Analysis
 
 T0 = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 PROMETHEUS = {"address": "http://prometheus:9090"}

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from codemode_operator.rollout import Histogram, latency, statistics, verdict
-from codemode_operator.rollout.spec import Latency
-from codemode_operator.rollout.status import LatencyAnalysis, RolloutStatus
+from codemode_operator.apis.spec import Latency
+from codemode_operator.apis.status import LatencyAnalysis, RolloutStatus
+from codemode_operator.rollout import Histogram, evalues, latency, verdict
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -40,9 +40,9 @@ def test_known_answer_for_one_configured_threshold() -> None:
     after = fold(record, spec, hist({0.25: 2, 0.5: 6, 1: 10}, 10), hist({0.5: 10}, 10))
     (slot,) = after.thresholds
     assert slot.le == 0.5 and (slot.canary_errors, slot.stable_errors) == (4, 0)
-    p0 = statistics.canary_error_probability(1.1, 0.5)
+    p0 = evalues.canary_error_probability(1.1, 0.5)
     expected = sum(
-        w * (statistics.canary_error_probability(1.1 * r, 0.5) / p0) ** 4
+        w * (evalues.canary_error_probability(1.1 * r, 0.5) / p0) ** 4
         for r, w in zip(verdict.LATENCY.prior.ratios, verdict.LATENCY.prior.weights, strict=True)
     )
     assert after.e_value == pytest.approx(expected)

@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from codemode_operator.apis.status import NotificationsStatus, RolloutStatus
 from codemode_operator.rollout import notification
-from codemode_operator.rollout.status import NotificationsStatus, RolloutStatus
 
 from .world import World, make_spec
 

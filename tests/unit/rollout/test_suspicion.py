@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from codemode_operator.apis.status import MetricAnalysis
 from codemode_operator.rollout import suspicion
-from codemode_operator.rollout.status import MetricAnalysis
 
 from .world import World, make_spec
 

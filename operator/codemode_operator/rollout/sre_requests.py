@@ -7,9 +7,10 @@ yet `cleared` is that request again: it is cleared, not applied twice.
 
 from collections.abc import Callable
 
+from codemode_operator.apis.status import LastRequest
+
 from . import phases
 from .actions import ClearRequest, ScaleStable
-from .status import LastRequest
 from .tick import Tick
 
 

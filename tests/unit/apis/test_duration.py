@@ -1,8 +1,7 @@
 from datetime import timedelta
 
 import pytest
-from codemode_operator.rollout import format_duration, parse_duration
-from codemode_operator.rollout.duration import format_remaining
+from codemode_operator.apis.duration import format_duration, format_remaining, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The CRD's schema and the models of `rollout/spec.py` say the same: walked side by side.
+"""The CRD's schema and the models of `apis/spec.py` say the same: walked side by side.
 
 Both are written by hand (the CRD carries CEL rules and descriptions no generator writes), so
 this test keeps them in step: the same fields, required fields, defaults, enums, numeric bounds
@@ -20,9 +20,9 @@ from typing import Annotated, Any, Literal
 import annotated_types
 import pytest
 import yaml
-from codemode_operator.rollout.duration import parse_duration
-from codemode_operator.rollout.model import CrdModel
-from codemode_operator.rollout.spec import RolloutSpec
+from codemode_operator.apis.duration import parse_duration
+from codemode_operator.apis.model import CrdModel
+from codemode_operator.apis.spec import RolloutSpec
 from pydantic import TypeAdapter
 from pydantic.fields import FieldInfo
 

@@ -5,17 +5,17 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from codemode_operator.rollout import statistics, verdict
-from codemode_operator.rollout.status import RolloutStatus
+from codemode_operator.apis.status import RolloutStatus
+from codemode_operator.rollout import evalues, verdict
 
 from .world import World
 
 
 def test_known_answer_for_the_errors_prior() -> None:
     # s = 1/2, two v2 errors and none from v1: LR(θ) = (2θ/(θ+1))² at each prior point.
-    sums = statistics.log_likelihood_ratios(2, 0, 0.5, 1.0, verdict.ERRORS.prior)
+    sums = evalues.log_likelihood_ratios(2, 0, 0.5, 1.0, verdict.ERRORS.prior)
     expected = 0.5 * (3.8 / 2.9) ** 2 + 0.5 * (4.8 / 3.4) ** 2
-    assert math.exp(statistics.log_e_value(sums, verdict.ERRORS.prior)) == pytest.approx(expected)
+    assert math.exp(evalues.log_e_value(sums, verdict.ERRORS.prior)) == pytest.approx(expected)
 
 
 def test_the_alpha_shares_add_up_to_one() -> None:

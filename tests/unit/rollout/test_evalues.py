@@ -2,9 +2,9 @@ import math
 
 import numpy as np
 import pytest
-from codemode_operator.rollout import statistics, verdict
-from codemode_operator.rollout.statistics import Prior
-from codemode_operator.rollout.status import MetricAnalysis
+from codemode_operator.apis.status import MetricAnalysis
+from codemode_operator.rollout import evalues, verdict
+from codemode_operator.rollout.evalues import Prior
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,18 +19,18 @@ def fold(state: MetricAnalysis, canary: tuple[int, int], stable: tuple[int, int]
 
 def test_known_answer_for_an_even_split() -> None:
     # s = 1/2, θ = 2: each error is v2's with probability 2/3 instead of 1/2.
-    (only_v2,) = statistics.log_likelihood_ratios(3, 0, 0.5, 1.0, POINT)
+    (only_v2,) = evalues.log_likelihood_ratios(3, 0, 0.5, 1.0, POINT)
     assert only_v2 == pytest.approx(3 * math.log(4 / 3))
-    (mixed,) = statistics.log_likelihood_ratios(3, 1, 0.5, 1.0, POINT)
+    (mixed,) = evalues.log_likelihood_ratios(3, 1, 0.5, 1.0, POINT)
     assert mixed == pytest.approx(3 * math.log(4 / 3) + math.log(2 / 3))
 
 
 def test_known_answer_for_the_mixture() -> None:
     prior = Prior((2.0, 4.0), (0.5, 0.5))
-    sums = statistics.log_likelihood_ratios(2, 0, 0.5, 1.0, prior)
+    sums = evalues.log_likelihood_ratios(2, 0, 0.5, 1.0, prior)
     expected = 0.5 * (4 / 3) ** 2 + 0.5 * (8 / 5) ** 2
-    assert math.exp(statistics.log_e_value(sums, prior)) == pytest.approx(expected)
-    assert statistics.p_value(math.log(expected)) == pytest.approx(1 / expected)
+    assert math.exp(evalues.log_e_value(sums, prior)) == pytest.approx(expected)
+    assert evalues.p_value(math.log(expected)) == pytest.approx(1 / expected)
 
 
 @pytest.mark.parametrize("true_ratio", [0.25, 0.5, 1.0])
@@ -47,14 +47,12 @@ def test_the_likelihood_ratio_is_an_e_value_under_the_null(
     ≤ 1 whenever θ ≤ θ0, = 1 at θ0."""
     errors = 12
     theta = true_ratio * null_ratio
-    p = statistics.canary_error_probability(theta, share)
+    p = evalues.canary_error_probability(theta, share)
     expectation = 0.0
     for canary in range(errors + 1):
         pmf = math.comb(errors, canary) * p**canary * (1 - p) ** (errors - canary)
-        sums = statistics.log_likelihood_ratios(
-            canary, errors - canary, share, null_ratio, test.prior
-        )
-        expectation += pmf * math.exp(statistics.log_e_value(sums, test.prior))
+        sums = evalues.log_likelihood_ratios(canary, errors - canary, share, null_ratio, test.prior)
+        expectation += pmf * math.exp(evalues.log_e_value(sums, test.prior))
     assert expectation <= 1 + 1e-12
     if true_ratio == 1.0:
         assert expectation == pytest.approx(1.0)

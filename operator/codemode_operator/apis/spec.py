@@ -1,7 +1,7 @@
 """`spec` of a CodeModeRollout, as docs/resource.md writes it; defaults are the seed's plan.
 
 The CRD (crds/) says the same: fields, required ones, defaults, enums and bounds are kept equal
-by tests/unit/rollout/test_spec_crd.py."""
+by tests/unit/apis/test_spec_crd.py."""
 
 from datetime import timedelta
 from typing import Annotated, Any, Literal

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from codemode_operator.apis.names import GROUP, PLURAL, REQUEST_ANNOTATION, VERSION
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
-
-GROUP, VERSION, PLURAL = "codemode.io", "v1alpha1", "codemoderollouts"
-REQUEST_ANNOTATION = "codemode.io/request"
 
 
 class RolloutError(Exception):

@@ -18,6 +18,7 @@ from codemode_operator import leadership, metrics, reconciling
 from codemode_operator.adapters.kube import Kube, deployment_state
 from codemode_operator.adapters.lease import Elector
 from codemode_operator.adapters.routers import gateway_api
+from codemode_operator.apis import names
 from codemode_operator.rollout import DeploymentState, RolloutStatus
 from codemode_operator.settings import Settings
 from codemode_operator.slots import Slots
@@ -190,9 +191,9 @@ def register(
             return {(namespace, name): {"metadata": meta, "spec": dict(body.spec)}}
 
     @kopf.timer(
-        reconciling.GROUP,
-        reconciling.VERSION,
-        reconciling.PLURAL,
+        names.GROUP,
+        names.VERSION,
+        names.PLURAL,
         interval=settings.tick,
         backoff=max(1.0, settings.tick),
         registry=registry,
@@ -229,7 +230,7 @@ def register(
 
     # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
     # so kopf makes no metadata writes of its own on the rollouts.
-    @kopf.on.event(reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL, registry=registry)
+    @kopf.on.event(names.GROUP, names.VERSION, names.PLURAL, registry=registry)
     async def forget(type: str, namespace: str | None, name: str, **_: Any) -> None:
         if type == "DELETED" and namespace is not None:  # rollouts are namespaced: never None
             metrics.forget(namespace, name)

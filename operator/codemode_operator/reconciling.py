@@ -27,9 +27,9 @@ from codemode_operator.adapters.routers import Router
 from codemode_operator.adapters.routers.gateway_api import GatewayAPIRouter
 from codemode_operator.adapters.routers.replicas import ReplicasRouter
 from codemode_operator.apis.conditions import RECONCILE_ERROR, get_condition, set_condition
+from codemode_operator.apis.names import GROUP, PLURAL, REQUEST_ANNOTATION, VERSION
 from codemode_operator.apis.status import NotificationsStatus
 from codemode_operator.rollout import (
-    REQUEST_ANNOTATION,
     ClearRequest,
     DeploymentState,
     Emit,
@@ -46,7 +46,6 @@ from codemode_operator.rollout import (
 )
 from codemode_operator.rollout.weight import desired
 
-GROUP, VERSION, PLURAL = "codemode.io", "v1alpha1", "codemoderollouts"
 # Transitions, one line each (kopf's own per-tick success lines are silenced in __main__).
 TRANSITIONS_LOG = logging.getLogger("codemode.rollout")
 EventFn = Callable[[Mapping[str, Any], str, str, str], None]

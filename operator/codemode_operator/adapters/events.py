@@ -11,6 +11,7 @@ import kubernetes
 from kubernetes.client import CoreV1Event
 
 from codemode_operator.adapters.kube import Kube
+from codemode_operator.apis.names import API_VERSION, EVENT_SEQ_ANNOTATION, KIND
 from codemode_operator.apis.status import EventRecord
 
 COMPONENT = "codemode-operator"
@@ -33,11 +34,11 @@ def event_body(rollout: Mapping[str, Any], record: EventRecord) -> dict[str, Any
         "metadata": {
             "name": event_name(meta["name"], meta.get("uid", ""), record.seq),
             "namespace": meta["namespace"],
-            "annotations": {"codemode.io/event-seq": str(record.seq)},
+            "annotations": {EVENT_SEQ_ANNOTATION: str(record.seq)},
         },
         "involvedObject": {
-            "apiVersion": rollout.get("apiVersion", "codemode.io/v1alpha1"),
-            "kind": rollout.get("kind", "CodeModeRollout"),
+            "apiVersion": rollout.get("apiVersion", API_VERSION),
+            "kind": rollout.get("kind", KIND),
             "name": meta["name"],
             "namespace": meta["namespace"],
             "uid": meta.get("uid"),

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from codemode_operator.adapters.kube import Kube
+from codemode_operator.apis.names import ATTEMPT_LABEL, GATE_LABEL, ROLLOUT_LABEL, STEP_LABEL
 from codemode_operator.rollout import GateJob, RunGateJob
 
-ROLLOUT_LABEL = "codemode.io/rollout"
 # A Job's name is also its pods' `job-name` label value and a prefix of their host names: a DNS
 # label. A rollout's name is a DNS subdomain (up to 253 characters, dots allowed).
 _MAX = 63
@@ -50,9 +50,9 @@ def job_body(
     meta = owner["metadata"]
     labels = {
         ROLLOUT_LABEL: rollout_label(meta["name"]),
-        "codemode.io/attempt": str(action.attempt),
-        "codemode.io/step": str(action.step),
-        "codemode.io/gate": str(action.index),
+        ATTEMPT_LABEL: str(action.attempt),
+        STEP_LABEL: str(action.step),
+        GATE_LABEL: str(action.index),
     }
     return {
         "apiVersion": "batch/v1",
@@ -84,12 +84,12 @@ def _result(job: Mapping[str, Any]) -> Literal["Running", "Succeeded", "Failed"]
 
 
 async def observe(kube: Kube, namespace: str, rollout: str, attempt: int) -> tuple[GateJob, ...]:
-    selector = f"{ROLLOUT_LABEL}={rollout_label(rollout)},codemode.io/attempt={attempt}"
+    selector = f"{ROLLOUT_LABEL}={rollout_label(rollout)},{ATTEMPT_LABEL}={attempt}"
     jobs = await kube.jobs(namespace, selector)
     return tuple(
         GateJob(
-            step=int(j["metadata"]["labels"]["codemode.io/step"]),
-            index=int(j["metadata"]["labels"]["codemode.io/gate"]),
+            step=int(j["metadata"]["labels"][STEP_LABEL]),
+            index=int(j["metadata"]["labels"][GATE_LABEL]),
             result=_result(j),
         )
         for j in jobs

@@ -16,6 +16,7 @@ from typing import Any
 import kubernetes
 from kubernetes.client import ApiClient, AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, V1Job
 
+from codemode_operator.apis.names import TOOL_SURFACE_ANNOTATION
 from codemode_operator.rollout import DeploymentState
 
 
@@ -38,9 +39,6 @@ def connect(connections: int) -> ApiClient:
 def template_revision(template: Mapping[str, Any]) -> str:
     """A stable hash of the pod template: it changes exactly when a new v2 is applied."""
     return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:12]
-
-
-TOOL_SURFACE_ANNOTATION = "codemode.io/tool-surface"
 
 
 def deployment_state(body: Mapping[str, Any]) -> DeploymentState:

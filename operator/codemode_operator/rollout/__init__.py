@@ -8,7 +8,6 @@ from .actions import Action, ClearRequest, Emit, RunGateJob, ScaleStable, SetPin
 from .analysis import Window, metrics_window
 from .decide import Decision, decide
 from .observations import (
-    REQUEST_ANNOTATION,
     Counts,
     DeploymentState,
     GateJob,
@@ -19,7 +18,6 @@ from .observations import (
 )
 
 __all__ = [
-    "REQUEST_ANNOTATION",
     "Action",
     "ClearRequest",
     "Counts",

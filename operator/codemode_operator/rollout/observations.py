@@ -6,8 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-REQUEST_ANNOTATION = "codemode.io/request"
-
 
 class _Observed(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -5,12 +5,12 @@ from datetime import datetime, timedelta
 from codemode_operator.apis import conditions
 from codemode_operator.apis.conditions import PROGRESSING
 from codemode_operator.apis.duration import format_remaining
+from codemode_operator.apis.names import REQUEST_ANNOTATION
 from codemode_operator.apis.spec import RolloutSpec
 from codemode_operator.apis.status import Applying, RolloutStatus
 
 from . import phases, suspicion, weight
 from .actions import RunGateJob
-from .observations import REQUEST_ANNOTATION
 from .tick import Tick
 
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from codemode_operator import reconciling
 from codemode_operator.adapters.routers.gateway_api import route_pins, route_weight
+from codemode_operator.apis.names import REQUEST_ANNOTATION
 from codemode_operator.reconciling import reconcile
-from codemode_operator.rollout import REQUEST_ANNOTATION, RolloutStatus
+from codemode_operator.rollout import RolloutStatus
 
 from .fake_cluster import ROLLOUTS, ROUTES, FakeCluster
 

@@ -11,18 +11,21 @@ import json
 import os
 import sys
 import time
+from typing import cast
 
+from codemode_operator.apis.controls import REQUESTS, Control
+from codemode_operator.apis.status import DONE_PHASES
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from rich.console import Console
 from rich.live import Live
 
-from codemode_cli.controls import DONE, REQUESTS, phase, refusal
+from codemode_cli.controls import phase, refusal
 from codemode_cli.rollouts import RolloutError, Rollouts, context_namespace
 from codemode_cli.usage import PrometheusQueries, UsageError, time_range, usage_report
 from codemode_cli.views import rollouts_table, status_view, usage_view
 
-PAUSES = {"pause": True, "resume": False}
+PAUSES: dict[str, bool] = {"pause": True, "resume": False}  # the spec.paused each one sets
 DONE_MESSAGES = {"pause": "paused", "resume": "resumed"}
 
 
@@ -79,7 +82,7 @@ def _watch(rollouts: Rollouts, name: str, interval: float, timeout: float, out: 
     deadline = time.monotonic() + timeout
     shown = None
     with Live(status_view(rollout), console=out, auto_refresh=False) as live:
-        while phase(rollout) not in DONE and time.monotonic() < deadline:
+        while phase(rollout) not in DONE_PHASES and time.monotonic() < deadline:
             time.sleep(interval)
             rollout = rollouts.get(name)
             if out.is_terminal:
@@ -89,12 +92,12 @@ def _watch(rollouts: Rollouts, name: str, interval: float, timeout: float, out: 
                 out.print(status_view(rollout))
     if phase(rollout) == "Succeeded":
         return 0
-    if phase(rollout) not in DONE:
+    if phase(rollout) not in DONE_PHASES:
         print(f'cmr "{name}" is still {phase(rollout)} after {timeout:.0f}s', file=sys.stderr)
     return 1
 
 
-def _control(rollouts: Rollouts, command: str, name: str) -> None:
+def _control(rollouts: Rollouts, command: Control, name: str) -> None:
     why = refusal(rollouts.get(name), command)
     if why:
         raise RolloutError(why)
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "status":
             out.print(status_view(rollouts.get(args.name)))
         else:
-            _control(rollouts, args.command, args.name)
+            _control(rollouts, cast(Control, args.command), args.name)  # argparse's choices
     except (RolloutError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,15 +1,20 @@
 """`status` of a CodeModeRollout: all progress lives here, so a restarted operator resumes."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field
 
 from .model import CrdModel
 
 Phase = Literal["Pending", "Progressing", "Paused", "Succeeded", "RolledBack", "Aborted"]
+PHASES: tuple[Phase, ...] = get_args(Phase)
 ACTIVE_PHASES: tuple[Phase, ...] = ("Pending", "Progressing", "Paused")
+STEPPING_PHASES: tuple[Phase, ...] = ("Progressing", "Paused")  # a step is under way
+ROLLED_BACK_PHASES: tuple[Phase, ...] = ("RolledBack", "Aborted")  # all traffic back on v1
+DONE_PHASES: tuple[Phase, ...] = ("Succeeded", *ROLLED_BACK_PHASES)
 Verdict = Literal["Pass", "Fail", "Inconclusive"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 

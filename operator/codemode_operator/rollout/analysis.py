@@ -9,6 +9,7 @@ from codemode_operator.apis.conditions import ANALYSIS_PASSING
 from codemode_operator.apis.duration import format_duration
 from codemode_operator.apis.spec import RolloutSpec
 from codemode_operator.apis.status import (
+    STEPPING_PHASES,
     ConditionStatus,
     LatencyAnalysis,
     MetricAnalysis,
@@ -42,7 +43,7 @@ class Window:
 def metrics_window(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> Window | None:
     """For the handlers: the window to query this tick, or None when no check is due."""
     start = status.analysis.window_start
-    if spec.analysis is None or status.phase not in ("Progressing", "Paused") or start is None:
+    if spec.analysis is None or status.phase not in STEPPING_PHASES or start is None:
         return None
     if now - start < spec.analysis.interval:
         return None

@@ -7,7 +7,7 @@ from codemode_operator.apis.conditions import PROGRESSING
 from codemode_operator.apis.duration import format_remaining
 from codemode_operator.apis.names import REQUEST_ANNOTATION
 from codemode_operator.apis.spec import RolloutSpec
-from codemode_operator.apis.status import Applying, RolloutStatus
+from codemode_operator.apis.status import STEPPING_PHASES, Applying, RolloutStatus
 
 from . import phases, suspicion, weight
 from .actions import RunGateJob
@@ -25,7 +25,7 @@ def describe(spec: RolloutSpec, status: RolloutStatus, now: datetime) -> None:
     status.step_count = len(spec.steps)
     status.verdict = status.analysis.verdict if spec.analysis is not None else "-"
     status.step = f"{status.step_index + 1}/{status.step_count}"
-    left = remaining(status, now) if status.phase in ("Progressing", "Paused") else None
+    left = remaining(status, now) if status.phase in STEPPING_PHASES else None
     current = spec.steps[status.step_index]
     if status.applying is not None and not current.manual:
         left = current.dwell  # not started yet: all of it is left

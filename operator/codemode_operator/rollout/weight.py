@@ -1,7 +1,7 @@
 """The weight v2 should have, and the one SetWeight that gets it there."""
 
 from codemode_operator.apis.spec import RolloutSpec
-from codemode_operator.apis.status import RolloutStatus
+from codemode_operator.apis.status import STEPPING_PHASES, RolloutStatus
 
 from .actions import SetWeight
 from .observations import Observations
@@ -10,7 +10,7 @@ from .observations import Observations
 def desired(spec: RolloutSpec, status: RolloutStatus) -> int:
     if status.phase == "Succeeded":
         return 100
-    if status.phase in ("Progressing", "Paused") and status.step_entered:
+    if status.phase in STEPPING_PHASES and status.step_entered:
         return spec.steps[status.step_index].weight
     return 0
 

@@ -78,7 +78,7 @@ def test_skip_pause_resume_abort_retry_and_refusals(
     )
     _at(control_plane, namespace, "Progressing", "1/3")
     _refused(kubectl_codemode("promote", "mcp", "-n", namespace), "does not wait for approval")
-    _refused(kubectl_codemode("resume", "mcp", "-n", namespace), 'cmr "mcp" is not paused')
+    _refused(kubectl_codemode("resume", "mcp", "-n", namespace), 'cmr "mcp": not paused')
     _refused(
         kubectl_codemode("retry", "mcp", "-n", namespace),
         "retry applies only after RolledBack or Aborted",
@@ -95,7 +95,7 @@ def test_skip_pause_resume_abort_retry_and_refusals(
 
     _ok(kubectl_codemode("abort", "mcp", "-n", namespace))
     _at(control_plane, namespace, "Aborted")
-    _refused(kubectl_codemode("abort", "mcp", "-n", namespace), "already on 100% v1")
+    _refused(kubectl_codemode("abort", "mcp", "-n", namespace), "all traffic is on v1")
     _ok(kubectl_codemode("retry", "mcp", "-n", namespace))
     _at(control_plane, namespace, "Progressing", "1/3")
 

@@ -32,14 +32,14 @@ def _rollout(phase: str, steps: list[dict[str, Any]] = TIMED, **spec: Any) -> di
         (_rollout("Paused"), "skip", None),
         (_rollout("Aborted"), "skip", "applies only while"),
         (_rollout("Succeeded"), "abort", None),
-        (_rollout("RolledBack"), "abort", "already on 100% v1"),
+        (_rollout("RolledBack"), "abort", "all traffic is on v1"),
         (_rollout("RolledBack"), "retry", None),
         (_rollout("Progressing"), "retry", "retry applies only after RolledBack or Aborted"),
         (_rollout("Progressing"), "pause", None),
         (_rollout("Paused", paused=True), "pause", "already paused"),
         (_rollout("Succeeded"), "pause", "nothing to pause"),
         (_rollout("Paused", paused=True), "resume", None),
-        (_rollout("Progressing"), "resume", 'cmr "mcp" is not paused'),
+        (_rollout("Progressing"), "resume", 'cmr "mcp": not paused'),
     ],
 )
 def test_refusal(rollout: dict[str, Any], control: str, why: str | None) -> None:

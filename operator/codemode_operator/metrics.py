@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from codemode_operator.apis.status import Phase
+from codemode_operator.apis.status import PHASES, VERDICTS
 from codemode_operator.rollout import RolloutStatus
-
-PHASES: tuple[Phase, ...] = (
-    "Pending",
-    "Progressing",
-    "Paused",
-    "Succeeded",
-    "RolledBack",
-    "Aborted",
-)
-VERDICTS = ("Pass", "Fail", "Inconclusive")
 
 PHASE = Gauge(
     "codemode_rollout_phase", "1 for the rollout's current phase.", ["namespace", "name", "phase"]

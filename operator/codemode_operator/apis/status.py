@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 
 from .model import CrdModel
 
@@ -26,13 +26,32 @@ class Condition(CrdModel):
     last_transition_time: datetime
 
 
-class VersionCounts(CrdModel):
-    requests: int = 0
-    errors: int = 0
-    infra_errors: int = 0
+class Counts(CrdModel):
+    """One version's requests, errors and infra errors: the increases Prometheus saw over one
+    analysis window (an observation; its extrapolated floats are rounded) and their sums kept in
+    the status."""
 
-    def __add__(self, other: "VersionCounts") -> "VersionCounts":
-        return VersionCounts(
+    model_config = ConfigDict(frozen=True)
+
+    requests: int = Field(default=0, ge=0)
+    errors: int = Field(default=0, ge=0)
+    infra_errors: int = Field(default=0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _round(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        return {k: round(max(0.0, v)) if isinstance(v, float) else v for k, v in data.items()}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Counts":
+        if self.errors > self.requests or self.infra_errors > self.errors:
+            raise ValueError("need infraErrors <= errors <= requests")
+        return self
+
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(
             requests=self.requests + other.requests,
             errors=self.errors + other.errors,
             infra_errors=self.infra_errors + other.infra_errors,
@@ -86,10 +105,10 @@ class AnalysisRecord(CrdModel):
     window_start: datetime | None = None
     last_check_at: datetime | None = None
     null_ratio: float = 1.0
-    canary: VersionCounts = VersionCounts()
-    stable: VersionCounts = VersionCounts()
-    canary_total: VersionCounts = VersionCounts()
-    stable_total: VersionCounts = VersionCounts()
+    canary: Counts = Counts()
+    stable: Counts = Counts()
+    canary_total: Counts = Counts()
+    stable_total: Counts = Counts()
     step_canary_requests: int = 0
     errors: MetricAnalysis = MetricAnalysis()
     infra_errors: MetricAnalysis = MetricAnalysis()

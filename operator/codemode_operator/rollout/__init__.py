@@ -2,13 +2,12 @@
 
 from codemode_operator.apis.duration import format_duration, parse_duration
 from codemode_operator.apis.spec import RolloutSpec
-from codemode_operator.apis.status import RolloutStatus
+from codemode_operator.apis.status import Counts, RolloutStatus
 
 from .actions import Action, ClearRequest, Emit, RunGateJob, ScaleStable, SetPins, SetWeight
 from .analysis import Window, metrics_window
 from .decide import Decision, decide
 from .observations import (
-    Counts,
     DeploymentState,
     GateJob,
     Histogram,

@@ -11,15 +11,15 @@ from codemode_operator.apis.spec import RolloutSpec
 from codemode_operator.apis.status import (
     STEPPING_PHASES,
     ConditionStatus,
+    Counts,
     LatencyAnalysis,
     MetricAnalysis,
     RolloutStatus,
     Verdict,
-    VersionCounts,
 )
 
 from . import latency, phases, verdict
-from .observations import Counts, MetricsFailure, MetricsSample
+from .observations import MetricsFailure, MetricsSample
 from .tick import Tick
 
 # The AnalysisPassing condition's status for each verdict.
@@ -69,10 +69,6 @@ def _restart_reason(null_ratio: float, tolerance: float, resumes: bool) -> str |
     return None if resumes else "the test's prior changed (operator upgrade)"
 
 
-def _counts(counts: Counts) -> VersionCounts:
-    return VersionCounts(**counts.model_dump())
-
-
 def _consume(t: Tick, sample: MetricsSample) -> None:
     spec, record = t.spec.analysis, t.status.analysis
     assert spec is not None  # a sample is only asked for when analysis is configured
@@ -100,7 +96,7 @@ def _consume(t: Tick, sample: MetricsSample) -> None:
         record.metrics_unavailable_since = None
         record.metrics_unavailable_reason = None
         return
-    canary, stable = _counts(sample.canary), _counts(sample.stable)
+    canary, stable = sample.canary, sample.stable
     tests = {
         "errors": (verdict.ERRORS, canary.errors, stable.errors),
         "infra_errors": (verdict.INFRA_ERRORS, canary.infra_errors, stable.infra_errors),
@@ -170,7 +166,7 @@ def _message(
     errors: MetricAnalysis,
     infra: MetricAnalysis,
     latency_test: LatencyAnalysis | None,
-    canary_total: VersionCounts,
+    canary_total: Counts,
     cap_exceeded: bool,
 ) -> str:
     """Every test's figures, those that fail first (an Event's message may be cut short)."""

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from codemode_operator.apis.status import Counts
+
 
 class _Observed(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -28,27 +30,6 @@ class DeploymentState(_Observed):
             and self.updated_replicas >= self.desired_replicas
             and self.available_replicas >= self.desired_replicas
         )
-
-
-class Counts(_Observed):
-    """Increases over the sample's window; Prometheus' extrapolated floats are rounded."""
-
-    requests: int = Field(ge=0)
-    errors: int = Field(default=0, ge=0)
-    infra_errors: int = Field(default=0, ge=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _round(cls, data: object) -> object:
-        if not isinstance(data, dict):
-            return data
-        return {k: round(max(0.0, v)) if isinstance(v, float) else v for k, v in data.items()}
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "Counts":
-        if self.errors > self.requests or self.infra_errors > self.errors:
-            raise ValueError("need infraErrors <= errors <= requests")
-        return self
 
 
 class Histogram(_Observed):

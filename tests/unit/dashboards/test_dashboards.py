@@ -21,6 +21,7 @@ from mcp_server.metrics import Metrics
 REPO = Path(__file__).resolve().parents[3]
 DASHBOARD = REPO / "dashboards" / "codemode-rollout.json"
 ALERTS = REPO / "dashboards" / "alerts.yaml"
+CHART_ALERTS = REPO / "charts" / "codemode-operator" / "templates" / "prometheusrule.yaml"
 SAMPLE_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
 # PromQL words that read like names: aggregation clauses, binary modifiers, keywords.
 KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"}
@@ -119,3 +120,13 @@ def test_alert_rules_pass_promtool(tmp_path: Path) -> None:
         [promtool, "check", "rules", str(plain)], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_each_alert_is_written_once() -> None:
+    """The operator's chart ships its own alerts; dashboards/alerts.yaml only the others, so an
+    alert name never fires twice with two severities (the chart's rules are a Helm template)."""
+    chart = set(re.findall(r"^\s*- alert: (\w+)\s*$", CHART_ALERTS.read_text(), re.MULTILINE))
+    rules = yaml.safe_load(ALERTS.read_text())
+    ours = {rule["alert"] for group in rules["spec"]["groups"] for rule in group["rules"]}
+    assert len(chart) == 5 and ours
+    assert not chart & ours, f"in both {ALERTS.name} and the chart: {sorted(chart & ours)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from codemode_operator.apis.status import Phase
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -12,7 +13,7 @@ from rich.text import Text
 from codemode_cli.controls import phase
 from codemode_cli.usage import KINDS, UsageReport
 
-PHASE_STYLES = {
+PHASE_STYLES: dict[Phase, str] = {  # Pending: unstyled
     "Progressing": "cyan",
     "Paused": "yellow",
     "Succeeded": "green",

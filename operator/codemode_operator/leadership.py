@@ -13,12 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from codemode_operator.adapters.lease import Leadership
-from codemode_operator.apis.conditions import get_condition, set_condition
+from codemode_operator.apis.conditions import CONTROLLER, get_condition, set_condition
 from codemode_operator.apis.status import Condition, ConditionStatus
 from codemode_operator.reconciling import Cluster, commit
 from codemode_operator.rollout import RolloutStatus
 
-CONTROLLER = "Controller"
 LEADING, LEASE_UNAVAILABLE = "Leading", "LeaseUnavailable"
 
 

@@ -12,6 +12,8 @@ ROLLED_BACK = "RolledBack"
 RECONCILE_ERROR = (
     "ReconcileError"  # a tick raised: set by the handlers, cleared by the next good tick
 )
+SESSIONS_PINNED = "SessionsPinned"  # the router keeps each conversation on its version
+CONTROLLER = "Controller"  # which operator replica holds the lease (leadership.py)
 
 
 def set_condition(

@@ -14,6 +14,7 @@ when the two versions' tool surfaces differ (or are not declared the same).
 """
 
 from codemode_operator.apis import conditions
+from codemode_operator.apis.conditions import SESSIONS_PINNED
 from codemode_operator.apis.spec import RolloutSpec
 from codemode_operator.apis.status import RolloutStatus
 
@@ -23,7 +24,6 @@ from .tick import Tick
 from .weight import desired
 
 STABLE_VERSION, CANARY_VERSION = "v1", "v2"  # the `version` the servers put in pins and metrics
-SESSIONS_PINNED = "SessionsPinned"
 CANNOT_PIN = "RouterCannotPin"
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from codemode_operator.adapters.lease import Leadership
-from codemode_operator.apis.conditions import get_condition
-from codemode_operator.leadership import CONTROLLER, update
+from codemode_operator.apis.conditions import CONTROLLER, get_condition
+from codemode_operator.leadership import update
 from codemode_operator.rollout import RolloutStatus
 from codemode_operator.settings import Settings
 

@@ -6,22 +6,23 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from devcluster.prometheus import Prometheus, static_job
-from tests.integration.cli.conftest import run_tool
-from tests.integration.mcp_server.conftest import (
-    SAMPLE_SPEC,
+from devcluster.mcp_servers import (
     Server,
-    free_port,
     mcp_server_process,
     mcp_session,
-    runner_process,
+    runner_and_v2,
     sample_backend,
     write_config,
 )
+from devcluster.processes import free_port, stopping
+from devcluster.prometheus import Prometheus, static_job
+from devcluster.specs import SAMPLE_SPEC
+from tests.integration.cli.conftest import run_tool
 
 pytestmark = pytest.mark.slow
 NAMESPACE = "mcp-usage"
@@ -37,25 +38,16 @@ V2_EXECUTES = {
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
     tmp = tmp_path_factory.mktemp("usage")
-    started: list[Server] = []
-    try:
-        backend = sample_backend(tmp).start()
-        started.append(backend)
-        v2_proxy_port = free_port()
-        runner = runner_process(tmp, "runner", v2_proxy_port).start(seconds=60)
-        started.append(runner)
+    with ExitStack() as started:
+        backend = started.enter_context(stopping(sample_backend(tmp).start()))
         common = {"backendUrl": backend.url, "natives": ["listProjects"]}
         v2_config = write_config(
             tmp / "v2", SAMPLE_SPEC, softWaitSeconds=20, executionTimeoutSeconds=3, **common
         )
-        v2 = mcp_server_process(tmp, "v2", "v2", v2_config, runner.url, v2_proxy_port).start()
-        started.append(v2)
+        runner, v2 = runner_and_v2(started, tmp, "v2", v2_config)
         v1_config = write_config(tmp / "v1", SAMPLE_SPEC, **common)
-        started.append(mcp_server_process(tmp, "v1", "v1", v1_config, runner.url).start())
-        yield v2, started[-1]
-    finally:
-        for server in reversed(started):
-            server.stop()
+        v1 = mcp_server_process(tmp, "v1", "v1", v1_config, runner.url)
+        yield v2, started.enter_context(stopping(v1.start()))
 
 
 async def _traffic(v2: Server, v1: Server) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -19,7 +18,7 @@ from devcluster.mcp_servers import (
     sample_backend,
     write_config,
 )
-from devcluster.processes import free_port, stopping
+from devcluster.processes import free_port, stopping, wait_for
 from devcluster.prometheus import Prometheus, static_job
 from devcluster.specs import SAMPLE_SPEC
 from tests.integration.cli.conftest import run_tool
@@ -74,15 +73,19 @@ async def _traffic(v2: Server, v1: Server) -> int:
 
 def _scraped(prometheus: Prometheus, expected: int) -> None:
     """Wait (bounded) until Prometheus holds every call of the traffic."""
-    deadline = time.monotonic() + 60
-    seen = -1.0
-    while time.monotonic() < deadline:
-        result = prometheus.query(f'sum(mcp_tool_calls_total{{namespace="{NAMESPACE}"}})')
-        seen = float(result[0]["value"][1]) if result else -1.0
-        if seen == expected:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"Prometheus saw {seen} tool calls, not {expected}, within 60 s")
+    query = f'sum(mcp_tool_calls_total{{namespace="{NAMESPACE}"}})'
+
+    def seen() -> float:
+        result = prometheus.query(query)
+        return float(result[0]["value"][1]) if result else -1.0
+
+    wait_for(
+        f"Prometheus holding all {expected} tool calls",
+        lambda: seen() == expected,
+        60,
+        0.5,
+        show=seen,
+    )
 
 
 def test_usage_reports_the_known_traffic(

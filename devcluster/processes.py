@@ -110,10 +110,14 @@ def serving_in_thread(app: ASGIApp, port: int, timeout: float = 60) -> Iterator[
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    listening = f"the in-process server on port {port} listening"
+
+    def alive() -> None:
+        if not thread.is_alive() and not server.started:  # e.g. the port was taken
+            raise RuntimeError(f"{listening}: uvicorn stopped before it listened")
+
     try:
-        wait_for(
-            f"the in-process server on port {port} listening", lambda: server.started, timeout, 0.01
-        )
+        wait_for(listening, lambda: server.started, timeout, 0.01, alive=alive)
         yield
     finally:
         server.should_exit = True

@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/bench_analysis.py [--rollouts 1000] [--seed 2026]
 
 Pure simulation (no cluster): the seed's plan (5% 30m, 25% 1h, 50% 2h, then 100%), a check
-every minute, Poisson traffic, binomial errors. Rule (a) runs the operator's own code
-(`codemode_operator.rollout.verdict`), so what is measured is what is deployed.
+every minute, Poisson traffic, binomial errors. Rule (a) is the operator's own `decide`
+(`codemode_operator.rollout`) on a simulated clock, fed each minute's counts as the handlers
+feed Prometheus' answers, so what is measured is what is deployed: the state machine, its
+analysis, the suspicion hold and the rollback, not a copy of their loop.
 """
 
 import argparse
@@ -12,11 +14,26 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 import numpy as np
+from codemode_operator.rollout import (
+    Counts,
+    DeploymentState,
+    Histogram,
+    MetricsSample,
+    Observations,
+    RolloutSpec,
+    RolloutStatus,
+    SetWeight,
+    decide,
+    metrics_window,
+    verdict,
+)
+from codemode_operator.apis.conditions import PROGRESSING, get_condition
 from codemode_operator.apis.spec import HoldOnSuspicion, Latency
-from codemode_operator.rollout import Histogram, latency, suspicion, verdict
+from codemode_operator.rollout.suspicion import SUSPECTED
 
 from mcp_server.metrics import DURATION_BUCKETS
 
@@ -129,9 +146,38 @@ def on_the_plan(detected: np.ndarray, traffic: Traffic) -> Outcome:
     )
 
 
-TESTS = ((verdict.ERRORS, 1), (verdict.INFRA_ERRORS, 2))  # with their row in the counts
-LATENCY = Latency()  # the CRD's defaults: edges near v1's p50/p95/p99, tolerance 0.1
+LATENCY = Latency()  # the CRD's defaults: edges near v1's p50/p95/p99
 EDGES = (*(float(le) for le in DURATION_BUCKETS), math.inf)  # the server's own buckets
+START = datetime(2026, 1, 1, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+READY = DeploymentState(desired_replicas=1, updated_replicas=1, available_replicas=1)
+NEVER_HOLD = len(PLAN) + 2  # a hold from this step on never happens (rule a')
+# Every simulated minute, plus the ticks that enter a step or apply its weight.
+MAX_TICKS = sum(dwell + HOLD_MINUTES for _, dwell in PLAN) + 4 * (len(PLAN) + 2)
+
+
+def rollout_spec(hold: bool, with_latency: bool) -> RolloutSpec:
+    """The CodeModeRollout the simulation runs: the seed's plan (the CRD's default steps), a
+    check a minute and the CRD's defaults otherwise. `minRequests` is 1: the simulated rates
+    give every step at least ~300 v2 requests, past the default 200, and the tables measure
+    the tests, not the data gate."""
+    analysis: dict[str, object] = {
+        "prometheus": {"address": "http://prometheus.invalid"},  # never asked: counts are fed
+        "interval": "1m",
+        "alpha": ALPHA,
+        "minRequests": 1,
+        "holdOnSuspicion": HOLD.to_dict() if hold else {"fromStep": NEVER_HOLD},
+    }
+    if with_latency:
+        analysis["latency"] = LATENCY.to_dict()
+    return RolloutSpec.model_validate(
+        {
+            "stable": {"deployment": "mcp-v1", "service": "mcp-v1"},
+            "canary": {"deployment": "mcp-v2", "service": "mcp-v2"},
+            "router": {"type": "gatewayAPI", "gatewayAPI": {"httpRoute": "mcp"}},
+            "analysis": analysis,
+        }
+    )
 
 
 def _histograms(steps: tuple | None, r: int) -> list | None:
@@ -145,53 +191,71 @@ def _histogram(counts: list[int]) -> Histogram:
     return Histogram.model_construct(le=EDGES, counts=tuple(counts))
 
 
-def _rollout(
-    steps: list[list], r: int, hold: bool, latency_steps: list | None = None
-) -> tuple[float, float, int]:
-    """One rollout of rule (a): v2 requests and minutes up to the rollback (NaN: none), held.
+def _counts(counts: list, r: int, m: int) -> Counts:
+    # Whole numbers with infra <= errors <= requests already: no validation needed.
+    requests, errors, infra = (int(row[r][m]) for row in counts)
+    return Counts.model_construct(requests=requests, errors=errors, infra_errors=infra)
 
-    With `latency_steps` the latency test runs too, with its share of alpha (as the operator
-    does when `analysis.latency` is set)."""
-    alpha = verdict.error_alpha(ALPHA, latency_steps is not None)
-    states = [verdict.start(test, alpha) for test, _ in TESTS]
-    slow = latency.start(LATENCY, ALPHA) if latency_steps is not None else None
+
+def _rollout(
+    spec: RolloutSpec, steps: list[list], r: int, latency_steps: list | None = None
+) -> tuple[float, float, int]:
+    """One rollout of rule (a), run by the operator's own `decide` on a clock that moves a
+    minute a check: v2 requests and minutes up to the rollback (NaN: none), minutes held.
+
+    Each check's window is fed the simulated minute of the step it falls in (and, when the
+    core asks for it, v1's histogram before the step); the router shows every weight written
+    at once, so a step starts in the tick that enters it, as the dwells of rules (b), (c)."""
+    status, now, router = RolloutStatus(), START, 0
     requests = minute = held = 0
-    for index, ((canary, stable), (_, dwell)) in enumerate(zip(steps, PLAN, strict=True)):
-        for m in range(len(canary[0][0])):
-            if m >= dwell:  # the dwell is over: the step goes on unless the hold keeps it
-                if not (
-                    hold
-                    and holds(index)
-                    and suspicion.suspect(states[0], states[1], HOLD.e_value, slow)
-                ):
-                    break
-                held += 1
-            states = [
-                verdict.update(
-                    state,
-                    test,
-                    canary=(canary[0][r][m], canary[row][r][m]),
-                    stable=(stable[0][r][m], stable[row][r][m]),
-                    null_ratio=1.0,
-                    alpha=alpha,
+    step_index, m = -1, 0  # the step whose minutes are being fed, and the next minute of it
+    for _ in range(MAX_TICKS):
+        if status.phase == "Succeeded":
+            return math.nan, math.nan, held
+        window = metrics_window(spec, status, now)
+        sample = None
+        if window is not None:
+            if status.step_index != step_index:
+                step_index, m = status.step_index, 0
+            canary, stable = steps[step_index]
+            sample = MetricsSample.model_construct(
+                start=window.start,
+                end=window.end,
+                canary=_counts(canary, r, m),
+                stable=_counts(stable, r, m),
+            )
+            if latency_steps is not None:
+                canary_h, stable_h, baseline = latency_steps[step_index]
+                sample = sample.model_copy(
+                    update={
+                        "canary_latency": _histogram(canary_h[m]),
+                        "stable_latency": _histogram(stable_h[m]),
+                        "stable_baseline": baseline if window.baseline_start else None,
+                    }
                 )
-                for state, (test, row) in zip(states, TESTS, strict=True)
-            ]
-            if slow is not None and latency_steps is not None:
-                canary_h, stable_h, baseline = latency_steps[index]
-                slow = latency.update(
-                    slow,
-                    LATENCY,
-                    _histogram(canary_h[m]),
-                    _histogram(stable_h[m]),
-                    index,
-                    ALPHA,
-                    baseline,
-                )
-            requests, minute = requests + canary[0][r][m], minute + 1
-            if any(s.verdict == "Fail" for s in [*states, *([slow] if slow else [])]):
-                return requests, minute, held
-    return math.nan, math.nan, held
+            requests, minute, m = requests + sample.canary.requests, minute + 1, m + 1
+        observed = Observations(
+            generation=1,
+            canary=READY,
+            stable=READY,
+            router_weight=router,
+            router_pins=(),
+            metrics=sample,
+        )
+        decision = decide(spec, status, observed, now)
+        status = decision.status
+        status.events.outbox = []  # posted, as the operator does after its status write
+        for action in decision.actions:
+            if isinstance(action, SetWeight):
+                router = action.weight
+        if status.phase == "RolledBack":
+            return requests, minute, held
+        progressing = get_condition(status, PROGRESSING)
+        if progressing is not None and progressing.reason == SUSPECTED:
+            held += 1
+        if not any(isinstance(a, SetWeight) for a in decision.actions):
+            now += MINUTE  # nothing left to apply: the next check is a minute on
+    raise RuntimeError(f"rollout {r} neither succeeded nor rolled back in {MAX_TICKS} ticks")
 
 
 def sequential_test(
@@ -201,8 +265,9 @@ def sequential_test(
     with `histograms`, the latency test as well."""
     steps = [s.tolist() for s in traffic.steps]
     latency_steps = histograms.steps if histograms is not None else None
+    spec = rollout_spec(hold, with_latency=histograms is not None)
     runs = [
-        _rollout(steps, r, hold, _histograms(latency_steps, r))
+        _rollout(spec, steps, r, _histograms(latency_steps, r))
         for r in range(traffic.steps[0].shape[2])
     ]
     requests, minutes, held = (np.array(column, dtype=float) for column in zip(*runs, strict=True))

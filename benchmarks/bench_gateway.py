@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from devcluster import cluster, gateway, gateway_api, pod_network
-from tests.integration.gateway.rig import Rig, refs, start_rig
+from devcluster.split_rig import Rig, refs, start_rig
 
 LATENCY_REQUESTS = 500
 

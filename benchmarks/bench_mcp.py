@@ -18,24 +18,17 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
 import httpx
 
+from devcluster.mcp_servers import mcp_session, runner_and_v2, write_config
+from devcluster.specs import REAL_SPECS, SAMPLE_SPEC
 from mcp_server.openapi.loading import load_spec
 from mcp_server.openapi.typescript import declarations
 from mcp_server.typecheck import TypeChecker, default_tsc
-from tests.integration.mcp_server.conftest import (
-    REAL_SPECS,
-    SAMPLE_SPEC,
-    Server,
-    free_port,
-    mcp_server_process,
-    mcp_session,
-    runner_process,
-    write_config,
-)
 
 QUERIES = [
     "create an application from a git repository",
@@ -88,13 +81,9 @@ async def bench_type_check(rounds: int) -> list[str]:
 
 
 async def bench_servers(rounds: int, workdir: Path) -> list[str]:
-    proxy_port = free_port()  # the v2 server's api-proxy, where the runner's isolates call
-    runner = runner_process(workdir, "runner", proxy_port)
-    started: list[Server] = [runner.start(seconds=60)]
-    try:
+    with ExitStack() as started:
         config = write_config(workdir / "cfg", SAMPLE_SPEC, backendUrl="http://127.0.0.1:9")
-        server = mcp_server_process(workdir, "mcp", "v2", config, runner.url, proxy_port)
-        started.append(server.start())
+        runner, server = runner_and_v2(started, workdir, "mcp", config)
         async with mcp_session(server.url) as session, httpx.AsyncClient(timeout=60) as http:
 
             async def search(n: int) -> object:
@@ -118,9 +107,6 @@ async def bench_servers(rounds: int, workdir: Path) -> list[str]:
             summary("same code straight to the runner", direct_times),
             summary("execute overhead (quantile diff)", overhead),
         ]
-    finally:
-        for server in reversed(started):
-            server.stop()
 
 
 def main() -> None:

@@ -34,8 +34,9 @@ from codemode_operator.adapters.routers.gateway_api import route_weight
 
 from devcluster import cluster, gateway_api
 from devcluster.cluster import ControlPlane
-from devcluster.workload import deployment, http_route, service
-from tests.integration.operator.conftest import REPO, Operator, rollout
+from devcluster.operator_process import Operator, install_crds
+from devcluster.processes import wait_for
+from devcluster.workload import deployment, http_route, rollout, service, timed_steps
 
 WEIGHTS = (5, 25, 50, 100)
 DWELL = "20s"
@@ -133,22 +134,6 @@ def setup_objects(ns: str) -> list[dict[str, Any]]:
 def create(cp: ControlPlane, objects: list[dict[str, Any]]) -> None:
     for i in range(0, len(objects), CHUNK * 5):
         cp.kubectl("create", "-f", "-", input=yaml.safe_dump_all(objects[i : i + CHUNK * 5]))
-
-
-def install_crds(cp: ControlPlane) -> None:
-    for crd in [*gateway_api.crd_files(), *sorted((REPO / "crds").glob("*.yaml"))]:
-        cp.kubectl("apply", "--server-side", "-f", str(crd))
-    cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
-
-
-def bounded_wait(what: str, done: Callable[[], bool], timeout: float, interval: float) -> float:
-    """Seconds until `done()`; raises after `timeout`."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if done():
-            return time.monotonic() - start
-        time.sleep(interval)
-    raise TimeoutError(f"{what} not within {timeout:.0f}s")
 
 
 class Watcher:
@@ -349,6 +334,7 @@ def _walk(
     t0: float,
     nodes: int,
 ) -> None:
+    gateway_api.install(cp)
     install_crds(cp)
     names = [f"bench-{i:04d}" for i in range(rollouts)]
     create(cp, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in names])
@@ -364,14 +350,12 @@ def _walk(
         ready = [d for d in ours if d.status and (d.status.available_replicas or 0) >= 1]
         return len(ready) == 2 * rollouts
 
-    bounded_wait("all Deployments Available", all_available, 300, 2)
-    steps = [{"weight": w, "pause": {"duration": DWELL}} for w in WEIGHTS[:-1]]
-    create(
-        cp, [b for ns in names for b in namespaced(ns, rollout(steps=[*steps, {"weight": 100}]))]
-    )
+    wait_for("all Deployments Available", all_available, 300, 2)
+    steps = timed_steps(DWELL, WEIGHTS[:-1])
+    create(cp, [b for ns in names for b in namespaced(ns, rollout(steps=steps))])
     print(f"setup ({rollouts} rollouts, {nodes} kwok nodes): {time.monotonic() - t0:.0f} s")
     watcher = Watcher(kubernetes.client.CustomObjectsApi(client))
-    bounded_wait("watches primed", lambda: len(watcher.weights) == rollouts, 60, 0.5)
+    wait_for("watches primed", lambda: len(watcher.weights) == rollouts, 60, 0.5)
     time.sleep(5)  # the last pods' status writes settle
     baseline = Window.open(cp)
     time.sleep(baseline_s)
@@ -385,7 +369,7 @@ def _walk(
     sampler = Sampler(operator.process.popen.pid)
     try:
         up = time.monotonic() - walk.start
-        bounded_wait(
+        wait_for(
             "all routes at 100%",
             lambda: watcher.at_100() == rollouts and len(watcher.succeeded) == rollouts,
             timeout,

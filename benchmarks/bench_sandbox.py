@@ -13,8 +13,6 @@ import asyncio
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -23,7 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from devcluster.processes import free_port
+from devcluster.mcp_servers import runner_process
+from devcluster.processes import stopping
 from sandbox_runner.isolate import Isolate, IsolateConfig, Job, bootstrap_path, default_deno_path
 
 TRIVIAL = "return 1 + 1;"
@@ -64,26 +63,11 @@ async def _cold(runs: int, work_root: Path) -> list[float]:
 @contextmanager
 def _runner(*flags: str) -> Iterator[str]:
     """A runner subprocess (its defaults but `flags`), yielded as its URL once its pool is up."""
-    port = free_port()
-    command = [sys.executable, "-m", "sandbox_runner", "--port", str(port), "--proxy-url", PROXY]
-    runner = subprocess.Popen([*command, *flags])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("runner did not start")
-            time.sleep(0.05)
-        time.sleep(1)  # let the whole pool finish starting
-        yield url
-    finally:
-        runner.terminate()
-        runner.wait(timeout=15)
+    with tempfile.TemporaryDirectory(prefix="bench-runner-") as logs:
+        runner = runner_process(Path(logs), "runner", PROXY, *flags, healthy=200)
+        with stopping(runner.start(seconds=60)):
+            time.sleep(1)  # let the whole pool finish starting
+            yield runner.url
 
 
 async def _burst(url: str, n: int) -> tuple[int, list[float]]:

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import yaml
 
+from devcluster.specs import REAL_SPECS, thousand_operations
 from mcp_server.openapi.index import OperationIndex
 from mcp_server.openapi.loading import load_spec
 from mcp_server.tools.search import UNTAGGED, Search
-from tests.unit.mcp_server.specs import REAL_SPECS, thousand_operations
 
 RELEVANCE_SET = Path(__file__).with_name("search_relevance.yaml")
 CUTS = (1, 3, 5)

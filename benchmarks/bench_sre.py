@@ -13,18 +13,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
-from tests.integration.mcp_server.conftest import (
-    NATIVES,
-    SAMPLE_SPEC,
-    USER_TOKEN,
-    free_port,
-    mcp_server_process,
-    runner_process,
-    sample_backend,
-    write_config,
-)
+from devcluster.mcp_servers import NATIVES, USER_TOKEN, runner_and_v2, sample_backend, write_config
+from devcluster.processes import stopping
+from devcluster.specs import SAMPLE_SPEC
 
 BIN = Path(sys.executable).parent
 
@@ -42,30 +36,17 @@ def run(script: str, url: str, *flags: str) -> str:
 
 
 def bench(workdir: Path, requests: int, concurrency: int) -> list[str]:
-    mcp_port = free_port()
-    backend = sample_backend(workdir).start()
-    started = [backend]
-    try:
-        runner = runner_process(workdir, "runner", mcp_port).start(seconds=60)
-        started.append(runner)
+    with ExitStack() as started:
+        backend = started.enter_context(stopping(sample_backend(workdir).start()))
         config = write_config(workdir / "cfg", SAMPLE_SPEC, backendUrl=backend.url, natives=NATIVES)
-        server = mcp_server_process(workdir, "mcp", "v2", config, runner.url, mcp_port).start()
-        started.append(server)
+        _, server = runner_and_v2(started, workdir, "mcp", config)
         url = f"{server.url}/mcp"
         return [
             run("codemode-smoke", url),
             run(
-                "codemode-soak",
-                url,
-                "--requests",
-                str(requests),
-                "--concurrency",
-                str(concurrency),
+                "codemode-soak", url, "--requests", str(requests), "--concurrency", str(concurrency)
             ),
         ]
-    finally:
-        for server in reversed(started):
-            server.stop()
 
 
 def main() -> None:

@@ -22,6 +22,9 @@ from demo.split import v2_share
 from demo.stack import NAMESPACE, PROMETHEUS_URL, ROUTE, V2_BACKEND, Stack, Version
 from demo.traffic import Load
 from demo.view import View
+from devcluster import workload
+from devcluster.processes import wait_for
+from devcluster.workload import timed_steps
 
 TERMINAL = ("Succeeded", "RolledBack", "Aborted")
 POLL_SECONDS = 0.5
@@ -53,27 +56,18 @@ class Outcome:
 
 
 def rollout(name: str, plan: Plan, versions: dict[str, Version]) -> dict[str, Any]:
-    steps = [{"weight": w, "pause": {"duration": plan.dwell}} for w in (5, 25, 50)]
     v1, v2 = versions["v1"].service, versions["v2"].service  # each Deployment's Service too
-    return {
-        "apiVersion": "codemode.io/v1alpha1",
-        "kind": "CodeModeRollout",
-        "metadata": {"name": name},
-        "spec": {
-            "stable": {"deployment": v1, "service": v1},
-            "canary": {"deployment": v2, "service": v2},
-            "router": {"type": "gatewayAPI", "gatewayAPI": {"httpRoute": ROUTE}},
-            "steps": [*steps, {"weight": 100}],
-            "analysis": {
-                "interval": plan.interval,
-                "prometheus": {"address": PROMETHEUS_URL, "timeout": "3s"},
-                "selector": f',namespace="{NAMESPACE}"',  # the pods' label (discovery)
-                "minRequests": plan.min_requests,
-                "onMetricsUnavailable": {"after": "1m", "action": "Hold"},
-                "holdOnSuspicion": {"maxDuration": plan.hold},
-            },
-        },
+    analysis = {
+        "interval": plan.interval,
+        "prometheus": {"address": PROMETHEUS_URL, "timeout": "3s"},
+        "selector": f',namespace="{NAMESPACE}"',  # the pods' label (discovery)
+        "minRequests": plan.min_requests,
+        "onMetricsUnavailable": {"after": "1m", "action": "Hold"},
+        "holdOnSuspicion": {"maxDuration": plan.hold},
     }
+    return workload.rollout(
+        name, steps=timed_steps(plan.dwell), stable=v1, canary=v2, route=ROUTE, analysis=analysis
+    )
 
 
 def prometheus_counts(stack: Stack, seconds: float) -> dict[str, dict[str, float]]:
@@ -123,12 +117,14 @@ class Scenario:
 
     def _wait_for_split(self, weight: int) -> None:
         """Until Traefik runs `weight`% to v2 (its applied weights are read every 0.25 s)."""
-        deadline = time.monotonic() + 15
-        while self.stack.split.canary_share != weight:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"Traefik did not apply {weight}% v2 within 15s")
-            self._check_alive()
-            time.sleep(POLL_SECONDS)
+        wait_for(
+            f"Traefik applying {weight}% to v2",
+            lambda: self.stack.split.canary_share == weight,
+            15,
+            POLL_SECONDS,
+            show=lambda: f"{self.stack.split.canary_share}% to v2",
+            alive=self._check_alive,
+        )
 
     def _roll(self, outcome: Outcome, fault_at: int | None) -> Outcome:
         """Run one rollout to its end, then measure it (times, weights, traffic, Prometheus)."""

@@ -85,9 +85,7 @@ class Stack:
         return {p.name: p.popen.pid for p in self.processes}
 
     def apply(self, *objects: dict[str, Any]) -> None:
-        self.control_plane.kubectl(
-            "apply", "-n", NAMESPACE, "-f", "-", input=yaml.safe_dump_all(objects)
-        )
+        self.control_plane.apply(NAMESPACE, *objects)
 
     def helm(self, *args: str) -> str:
         out = subprocess.run(

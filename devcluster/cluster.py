@@ -8,11 +8,13 @@ advertises it, so the `kubernetes` Service leads pods to it.
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -97,6 +99,14 @@ class ControlPlane:
         if check and out.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)} failed: {out.stderr.strip()}")
         return out.stdout if out.returncode == 0 else out.stdout + out.stderr
+
+    def apply(self, namespace: str | None, *objects: dict[str, Any]) -> None:
+        """`kubectl apply` of `objects` (into `namespace`; None: where each one says)."""
+        where = ["-n", namespace] if namespace else []
+        self.kubectl("apply", *where, "-f", "-", input=yaml.safe_dump_all(objects))
+
+    def get_object(self, namespace: str, kind: str, name: str) -> dict[str, Any]:
+        return dict(json.loads(self.kubectl("get", kind, name, "-n", namespace, "-o", "json")))
 
     def stop(self) -> None:
         # Reverse start order: clients first, etcd last.

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from devcluster import cluster, gateway, gateway_api, pod_network, prometheus, redis
+from devcluster.processes import stopping
 
 REPO = Path(__file__).resolve().parent.parent
 _LOG_DIRS: list[Path] = []
@@ -44,12 +45,9 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.
     if os.environ.get("CODEMODE_EXISTING_CLUSTER") == "1":
         yield cluster.ControlPlane.existing(Path(os.environ["KUBECONFIG"]), workdir)
         return
-    cp = cluster.start(workdir)
-    _LOG_DIRS.append(workdir / "logs")
-    try:
+    with stopping(cluster.start(workdir)) as cp:
+        _LOG_DIRS.append(workdir / "logs")
         yield cp
-    finally:
-        cp.stop()
 
 
 @pytest.fixture(scope="session")
@@ -69,22 +67,16 @@ def namespace(control_plane: cluster.ControlPlane) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[prometheus.Prometheus]:
     workdir = tmp_path_factory.mktemp("prometheus")
-    prom = prometheus.start(workdir)
-    _LOG_DIRS.append(workdir / "logs")
-    try:
+    with stopping(prometheus.start(workdir)) as prom:
+        _LOG_DIRS.append(workdir / "logs")
         yield prom
-    finally:
-        prom.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
     """Debian's redis-server on a free loopback port: the job store of the v2 replicas."""
-    server = redis.start(tmp_path_factory.mktemp("redis"))
-    try:
+    with stopping(redis.start(tmp_path_factory.mktemp("redis"))) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -19,18 +19,11 @@ import pytest
 from codemode_operator.adapters.kube import Kube
 
 from devcluster.cluster import ControlPlane
+from devcluster.operator_process import Operator
+from devcluster.processes import wait_for
+from devcluster.watch import Watch
 from tests.charts import MCP_CHART, OPERATOR_CHART, objects, template
-from tests.integration.operator.conftest import (
-    ROUTE_WEIGHTS,
-    Operator,
-    Watch,
-    apply,
-    controller,
-    get,
-    holder,
-    ticks,
-    wait_for,
-)
+from tests.integration.operator.conftest import ROUTE_WEIGHTS, apply, controller, get, holder, ticks
 
 from .conftest import kubectl_as, service_account_kubeconfig
 

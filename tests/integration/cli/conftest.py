@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from devcluster.cluster import ControlPlane
-from tests.integration.mcp_server.conftest import Server, set_faults, stack  # noqa: F401
+from devcluster.mcp_servers import Server
+from tests.integration.mcp_server.conftest import set_faults, stack  # noqa: F401
 from tests.integration.operator.conftest import (  # noqa: F401
     exporter,
     operator,

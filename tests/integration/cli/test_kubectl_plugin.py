@@ -9,18 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 from devcluster.cluster import ControlPlane
+from devcluster.operator_process import Operator
+from devcluster.processes import wait_for
 from devcluster.prometheus import Prometheus
+from devcluster.workload import gateway_workloads, rollout
 from tests.integration.cli.conftest import plugin_command
-from tests.integration.operator.conftest import (
-    Exporter,
-    Operator,
-    apply,
-    gateway_workloads,
-    get,
-    rollout,
-    status,
-    wait_for,
-)
+from tests.integration.operator.conftest import Exporter, apply, get, status
 
 Plugin = Callable[..., subprocess.CompletedProcess[str]]
 TIMEOUT = 60

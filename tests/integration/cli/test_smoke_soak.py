@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from devcluster.mcp_servers import USER_TOKEN
 from devcluster.processes import free_port
-from tests.integration.mcp_server.conftest import USER_TOKEN, Stack
+from tests.integration.mcp_server.conftest import Stack
 
 from .conftest import run_tool, summary, with_faults
 

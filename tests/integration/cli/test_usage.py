@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from devcluster.prometheus import Prometheus, static_job
-from tests.integration.cli.conftest import run_tool
-from tests.integration.mcp_server.conftest import (
-    SAMPLE_SPEC,
+from devcluster.mcp_servers import (
     Server,
-    free_port,
     mcp_server_process,
     mcp_session,
-    runner_process,
+    runner_and_v2,
     sample_backend,
     write_config,
 )
+from devcluster.processes import free_port, stopping, wait_for
+from devcluster.prometheus import Prometheus, static_job
+from devcluster.specs import SAMPLE_SPEC
+from tests.integration.cli.conftest import run_tool
 
 pytestmark = pytest.mark.slow
 NAMESPACE = "mcp-usage"
@@ -37,25 +37,16 @@ V2_EXECUTES = {
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
     tmp = tmp_path_factory.mktemp("usage")
-    started: list[Server] = []
-    try:
-        backend = sample_backend(tmp).start()
-        started.append(backend)
-        v2_proxy_port = free_port()
-        runner = runner_process(tmp, "runner", v2_proxy_port).start(seconds=60)
-        started.append(runner)
+    with ExitStack() as started:
+        backend = started.enter_context(stopping(sample_backend(tmp).start()))
         common = {"backendUrl": backend.url, "natives": ["listProjects"]}
         v2_config = write_config(
             tmp / "v2", SAMPLE_SPEC, softWaitSeconds=20, executionTimeoutSeconds=3, **common
         )
-        v2 = mcp_server_process(tmp, "v2", "v2", v2_config, runner.url, v2_proxy_port).start()
-        started.append(v2)
+        runner, v2 = runner_and_v2(started, tmp, "v2", v2_config)
         v1_config = write_config(tmp / "v1", SAMPLE_SPEC, **common)
-        started.append(mcp_server_process(tmp, "v1", "v1", v1_config, runner.url).start())
-        yield v2, started[-1]
-    finally:
-        for server in reversed(started):
-            server.stop()
+        v1 = mcp_server_process(tmp, "v1", "v1", v1_config, runner.url)
+        yield v2, started.enter_context(stopping(v1.start()))
 
 
 async def _traffic(v2: Server, v1: Server) -> int:
@@ -82,15 +73,19 @@ async def _traffic(v2: Server, v1: Server) -> int:
 
 def _scraped(prometheus: Prometheus, expected: int) -> None:
     """Wait (bounded) until Prometheus holds every call of the traffic."""
-    deadline = time.monotonic() + 60
-    seen = -1.0
-    while time.monotonic() < deadline:
-        result = prometheus.query(f'sum(mcp_tool_calls_total{{namespace="{NAMESPACE}"}})')
-        seen = float(result[0]["value"][1]) if result else -1.0
-        if seen == expected:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"Prometheus saw {seen} tool calls, not {expected}, within 60 s")
+    query = f'sum(mcp_tool_calls_total{{namespace="{NAMESPACE}"}})'
+
+    def seen() -> float:
+        result = prometheus.query(query)
+        return float(result[0]["value"][1]) if result else -1.0
+
+    wait_for(
+        f"Prometheus holding all {expected} tool calls",
+        lambda: seen() == expected,
+        60,
+        0.5,
+        show=seen,
+    )
 
 
 def test_usage_reports_the_known_traffic(

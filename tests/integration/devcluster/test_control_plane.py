@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
+from collections.abc import Callable
 
 import yaml
 
 from devcluster.cluster import ControlPlane
+from devcluster.processes import wait_for
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -47,15 +48,19 @@ spec:
 """
 
 
-def _wait_json(cp: ControlPlane, args: list[str], done: object, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    obj: dict = {}
-    while time.monotonic() < deadline:
-        obj = json.loads(cp.kubectl(*args, "-o", "json"))
-        if done(obj):  # type: ignore[operator]
-            return obj
-        time.sleep(0.5)
-    raise AssertionError(f"condition not met within {timeout}s: {json.dumps(obj)[:2000]}")
+def _wait_json(
+    cp: ControlPlane, args: list[str], done: Callable[[dict], bool], timeout: float
+) -> dict:
+    def read() -> dict:
+        return dict(json.loads(cp.kubectl(*args, "-o", "json")))
+
+    return wait_for(
+        f"`kubectl {' '.join(args)}` to meet its condition",
+        lambda: (obj := read()) and done(obj) and obj,
+        timeout,
+        0.5,
+        show=lambda: json.dumps(read())[:2000],
+    )
 
 
 def test_deployment_gets_two_ready_replicas(control_plane: ControlPlane, namespace: str) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from devcluster.processes import free_port
+from devcluster.processes import free_port, wait_for
 from devcluster.prometheus import Prometheus, static_job
 
 
@@ -31,10 +30,9 @@ def test_scrape_and_query_back(
     target, counter = tiny_exporter
     counter.inc(42)
     prometheus_server.configure([static_job("probe", [target])])
-    deadline = time.monotonic() + 30
-    value = None
-    while time.monotonic() < deadline and value is None:
+
+    def value() -> float | None:
         result = prometheus_server.query('codemode_probe_total{job="probe"}')
-        value = float(result[0]["value"][1]) if result else None
-        time.sleep(0.5)
-    assert value == 42.0
+        return float(result[0]["value"][1]) if result else None
+
+    assert wait_for("Prometheus scraping the probe", value, 30, 0.5) == 42.0

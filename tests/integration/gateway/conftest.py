@@ -7,7 +7,7 @@ import pytest
 from devcluster.cluster import ControlPlane
 from devcluster.gateway import Gateway
 from devcluster.pod_network import PodNetwork
-from tests.integration.gateway.rig import Rig, start_rig
+from devcluster.split_rig import Rig, start_rig
 
 
 @pytest.fixture

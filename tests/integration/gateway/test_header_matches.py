@@ -13,7 +13,7 @@ import pytest
 from devcluster.cluster import ControlPlane
 from devcluster.gateway import Gateway
 from devcluster.pod_network import PodNetwork
-from tests.integration.gateway.rig import Rig, refs, start_rig
+from devcluster.split_rig import Rig, refs, start_rig
 
 SESSION = "Mcp-Session-Id"
 PIN_COOKIE = r"(^|;\s*)codemode-pin=v2(;|$)"  # RE2 (Go), so no lookaround

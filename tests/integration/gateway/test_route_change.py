@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.integration.gateway.rig import Rig, refs
+from devcluster.split_rig import Rig, refs
 
 MOVE_TIMEOUT = 15.0  # far above the measured delay: a bound on the wait, not a speed goal
 

@@ -27,8 +27,8 @@ from devcluster.cluster import ControlPlane
 from devcluster.gateway import Gateway
 from devcluster.pod_network import PodNetwork, service
 from devcluster.processes import wait_until
+from devcluster.split_rig import Rig, refs, route
 from tests.binomial import interval
-from tests.integration.gateway.rig import Rig, refs, route
 from tests.jobs import job_code, poll_all
 
 TOKEN = "gateway-user-token"

@@ -7,8 +7,8 @@ from collections import Counter
 from codemode_operator.adapters.routers.gateway_api import with_weight
 
 from devcluster.processes import wait_until
+from devcluster.split_rig import Rig, refs, route
 from tests.binomial import interval
-from tests.integration.gateway.rig import Rig, refs, route
 
 REQUESTS = 1000
 ALPHA = 1e-6  # the chance that a correct split fails the bound below

@@ -7,84 +7,31 @@ bounded; everything is stopped at the end.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-import yaml
-from mcp import Client
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from codemode_cli.traffic import session
-from devcluster.processes import free_port, wait_until
-
-REPO = Path(__file__).resolve().parents[3]
-SAMPLE_SPEC = REPO / "mcp_server" / "sample_backend" / "openapi.json"
-REAL_SPECS = REPO / "tests" / "data" / "specs"
-USER_TOKEN = "user-secret-7f3c9a"  # the end user's credential; must never reach the sandbox
-NATIVES = ["getDeployment", "listProjects"]
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes] | None, seconds: float) -> None:
-    def alive() -> None:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
-
-    wait_until(url, lambda: httpx.get(url, timeout=1.0).status_code < 500, seconds, 0.1, alive)
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-    args: list[str]
-    log: Path
-    health_path: str = "/healthz"
-    proxy_port: int | None = None  # an MCP server's api-proxy listener
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def proxy_url(self) -> str:
-        assert self.proxy_port is not None, f"{self.name} has no api-proxy"
-        return f"http://127.0.0.1:{self.proxy_port}"
-
-    # Generous: at load 17 on 2 cores importing mcp_server.app alone took 18 s of wall time.
-    def start(self, seconds: float = 90.0) -> Server:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, *self.args], cwd=REPO, stdout=out, stderr=subprocess.STDOUT
-            )
-        wait_until_up(self.url + self.health_path, self.process, seconds)
-        return self
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
+from devcluster.mcp_servers import (
+    NATIVES,
+    TWO_ISOLATES,
+    Server,
+    mcp_server_process,
+    runner_and_v2,
+    runner_process,
+    sample_backend,
+    write_config,
+)
+from devcluster.processes import free_port, serving_in_thread, stopping
+from devcluster.specs import REAL_SPECS, SAMPLE_SPEC
 
 
 class Relay:
@@ -95,11 +42,7 @@ class Relay:
         self.bodies: list[bytes] = []
         self.headers: list[dict[str, str]] = []
         self.port = free_port()
-        app = Starlette(routes=[Route("/{path:path}", self._relay, methods=["GET", "POST"])])
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self.app = Starlette(routes=[Route("/{path:path}", self._relay, methods=["GET", "POST"])])
 
     async def _relay(self, request: Request) -> Response:
         body = await request.body()
@@ -118,90 +61,15 @@ class Relay:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> Relay:
-        self._thread.start()
-        wait_until_up(self.url + "/health", None, 30)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-
-def sample_backend(tmp: Path, name: str = "backend", *flags: str) -> Server:
-    """The sample backend (not started yet), demanding the user's token; `flags` add to it."""
-    port = free_port()
-    args = ["-m", "mcp_server.sample_backend", "--port", str(port), "--token", USER_TOKEN, *flags]
-    return Server(name, port, args, tmp / f"{name}.log", health_path="/admin/faults")
-
-
-def write_config(folder: Path, spec: Path, **config: Any) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(spec, folder / ("openapi" + spec.suffix))
-    (folder / "config.yaml").write_text(yaml.safe_dump(config))
-    return folder
-
-
-def mcp_server_process(
-    tmp: Path,
-    name: str,
-    mode: str,
-    config_dir: Path,
-    sandbox_url: str,
-    proxy_port: int | None = None,
-) -> Server:
-    """`proxy_port`: the api-proxy's listener, where a runner started before sends its isolates."""
-    port, proxy_port = free_port(), proxy_port or free_port()
-    args = [
-        "-m",
-        "mcp_server",
-        "--mode",
-        mode,
-        "--config-dir",
-        str(config_dir),
-        "--port",
-        str(port),
-        "--sandbox-url",
-        sandbox_url,
-        "--proxy-port",
-        str(proxy_port),
-    ]
-    return Server(name, port, args, tmp / f"{name}.log", proxy_port=proxy_port)
-
-
-def runner_process(tmp: Path, name: str, proxy_port: int) -> Server:
-    port = free_port()
-    args = [
-        "-m",
-        "sandbox_runner",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--proxy-url",
-        f"http://127.0.0.1:{proxy_port}",
-        "--pool-size",
-        "2",
-    ]
-    return Server(name, port, args, tmp / f"{name}.log", health_path="/health")
-
 
 @contextmanager
 def own_v2(
     tmp: Path, name: str, backend_url: str, **config: Any
 ) -> Iterator[tuple[Server, Server]]:
     """A v2 server with a sandbox runner of its own, for a test that stops or starves it."""
-    proxy_port = free_port()  # the server's api-proxy, where the runner's isolates call
-    runner = runner_process(tmp, f"runner-{name}", proxy_port).start(seconds=60)
-    try:
-        config_dir = write_config(tmp / "cfg", SAMPLE_SPEC, backendUrl=backend_url, **config)
-        server = mcp_server_process(tmp, f"mcp-{name}", "v2", config_dir, runner.url, proxy_port)
-        try:
-            yield runner, server.start()
-        finally:
-            server.stop()
-    finally:
-        runner.stop()
+    config_dir = write_config(tmp / "cfg", SAMPLE_SPEC, backendUrl=backend_url, **config)
+    with ExitStack() as stack:
+        yield runner_and_v2(stack, tmp, f"mcp-{name}", config_dir)
 
 
 @dataclass
@@ -217,46 +85,25 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("mcp_stack")
-    started: list[Server | Relay] = []
-    try:
-        backend = sample_backend(tmp, "backend", "--build-seconds", "1.5").start()
-        started.append(backend)
+    with ExitStack() as started:
+
+        def up(server: Server) -> Server:
+            return started.enter_context(stopping(server.start()))
+
+        backend = up(sample_backend(tmp, "backend", "--build-seconds", "1.5"))
         v2_proxy_port = free_port()
-        runner = runner_process(tmp, "runner", v2_proxy_port).start(seconds=60)
-        started.append(runner)
-        relay = Relay(runner.url).start()
-        started.append(relay)
+        runner = runner_process(tmp, "runner", f"http://127.0.0.1:{v2_proxy_port}", *TWO_ISOLATES)
+        started.enter_context(stopping(runner.start(seconds=60)))
+        relay = Relay(runner.url)
+        started.enter_context(serving_in_thread(relay.app, relay.port, timeout=30))
         common = {"backendUrl": backend.url, "natives": NATIVES, "softWaitSeconds": 2}
-        v2 = mcp_server_process(
-            tmp,
-            "mcp-v2",
-            "v2",
-            write_config(tmp / "cfg-v2", SAMPLE_SPEC, **common),
-            relay.url,
-            v2_proxy_port,
-        ).start()
-        started.append(v2)
-        v1 = mcp_server_process(
-            tmp, "mcp-v1", "v1", write_config(tmp / "cfg-v1", SAMPLE_SPEC, **common), relay.url
-        ).start()
-        started.append(v1)
-        coolify = mcp_server_process(
-            tmp,
-            "mcp-coolify",
-            "v2",
-            write_config(tmp / "cfg-coolify", REAL_SPECS / "coolify-openapi.yaml"),
-            relay.url,
-        ).start()
-        started.append(coolify)
+        v2_config = write_config(tmp / "cfg-v2", SAMPLE_SPEC, **common)
+        v2 = up(mcp_server_process(tmp, "mcp-v2", "v2", v2_config, relay.url, v2_proxy_port))
+        v1_config = write_config(tmp / "cfg-v1", SAMPLE_SPEC, **common)
+        v1 = up(mcp_server_process(tmp, "mcp-v1", "v1", v1_config, relay.url))
+        coolify_config = write_config(tmp / "cfg-coolify", REAL_SPECS / "coolify-openapi.yaml")
+        coolify = up(mcp_server_process(tmp, "mcp-coolify", "v2", coolify_config, relay.url))
         yield Stack(backend, runner, relay, v2, v1, coolify)
-    finally:
-        for server in reversed(started):
-            server.stop()
-
-
-def mcp_session(base_url: str, token: str = USER_TOKEN) -> AbstractAsyncContextManager[Client]:
-    """The official MCP client over Streamable HTTP, sending the user's credentials."""
-    return session(f"{base_url}/mcp", token)
 
 
 def metric_value(text: str, name: str, **labels: str) -> float:

@@ -9,7 +9,8 @@ import httpx
 import mcp_types as types
 import pytest
 
-from tests.integration.mcp_server.conftest import Server, Stack, http_get, mcp_session, metric_value
+from devcluster.mcp_servers import Server, mcp_session
+from tests.integration.mcp_server.conftest import Stack, http_get, metric_value
 
 pytestmark = pytest.mark.slow
 

@@ -6,13 +6,9 @@ import json
 
 import pytest
 
-from tests.integration.mcp_server.conftest import (
-    SAMPLE_SPEC,
-    Stack,
-    http_get,
-    mcp_session,
-    metric_value,
-)
+from devcluster.mcp_servers import mcp_session
+from devcluster.specs import SAMPLE_SPEC
+from tests.integration.mcp_server.conftest import Stack, http_get, metric_value
 
 pytestmark = pytest.mark.slow
 

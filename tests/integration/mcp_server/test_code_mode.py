@@ -6,15 +6,8 @@ import json
 
 import pytest
 
-from tests.integration.mcp_server.conftest import (
-    NATIVES,
-    USER_TOKEN,
-    Stack,
-    http_get,
-    mcp_session,
-    metric_value,
-    set_faults,
-)
+from devcluster.mcp_servers import NATIVES, USER_TOKEN, mcp_session
+from tests.integration.mcp_server.conftest import Stack, http_get, metric_value, set_faults
 
 pytestmark = pytest.mark.slow
 

@@ -12,16 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from devcluster.mcp_servers import mcp_session
+from devcluster.specs import SAMPLE_SPEC
 from mcp_server.backend import Backend
 from mcp_server.metrics import Metrics
 from mcp_server.openapi.loading import load_spec
-from tests.integration.mcp_server.conftest import (
-    SAMPLE_SPEC,
-    Stack,
-    http_get,
-    mcp_session,
-    metric_value,
-)
+from tests.integration.mcp_server.conftest import Stack, http_get, metric_value
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from devcluster.mcp_servers import mcp_session, sample_backend
 from mcp_server.typecheck import default_tsc
-from tests.integration.mcp_server.conftest import Stack, mcp_session, own_v2, sample_backend
+from tests.integration.mcp_server.conftest import Stack, own_v2
 
 pytestmark = pytest.mark.slow
 

@@ -10,16 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from devcluster.mcp_servers import USER_TOKEN, Server, mcp_session
 from tests.hostile import Program, programs
-from tests.integration.mcp_server.conftest import (
-    USER_TOKEN,
-    Server,
-    Stack,
-    http_get,
-    mcp_session,
-    metric_value,
-    own_v2,
-)
+from tests.integration.mcp_server.conftest import Stack, http_get, metric_value, own_v2
 
 pytestmark = pytest.mark.slow
 

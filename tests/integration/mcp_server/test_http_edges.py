@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.mcp_server.conftest import Stack, http_get, mcp_session, own_v2
+from devcluster.mcp_servers import mcp_session
+from tests.integration.mcp_server.conftest import Stack, http_get, own_v2
 
 pytestmark = pytest.mark.slow
 

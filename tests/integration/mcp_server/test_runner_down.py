@@ -6,13 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.mcp_server.conftest import (
-    Stack,
-    http_get,
-    mcp_session,
-    metric_value,
-    own_v2,
-)
+from devcluster.mcp_servers import mcp_session
+from tests.integration.mcp_server.conftest import Stack, http_get, metric_value, own_v2
 
 pytestmark = pytest.mark.slow
 

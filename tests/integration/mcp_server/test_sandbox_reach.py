@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from tests.integration.mcp_server.conftest import Stack, http_get, mcp_session
+from devcluster.mcp_servers import mcp_session
+from tests.integration.mcp_server.conftest import Stack, http_get
 
 pytestmark = pytest.mark.slow
 

@@ -19,8 +19,9 @@ from mcp.shared.exceptions import MCPError
 
 from codemode_cli.conversation import VERSION_CHANGED, converse
 from codemode_cli.traffic import ERAS, connect, http_client
+from devcluster.mcp_servers import USER_TOKEN, Server
 from devcluster.redis import Redis
-from tests.integration.mcp_server.conftest import USER_TOKEN, Server, Stack, own_v2
+from tests.integration.mcp_server.conftest import Stack, own_v2
 from tests.jobs import job_code, poll_all
 
 KEY = "test-session-key-v2"

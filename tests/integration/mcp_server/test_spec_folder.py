@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.mcp_server.conftest import REAL_SPECS, REPO, http_get, mcp_server_process
+from devcluster.mcp_servers import mcp_server_process
+from devcluster.specs import REAL_SPECS, REPO
+from tests.integration.mcp_server.conftest import http_get
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 import httpx
 
 from devcluster import prometheus
+from devcluster.processes import wait_for
+from devcluster.watch import Watch
 
-from .conftest import ROUTE_WEIGHTS, Rig, Watch, condition, wait_for
+from .conftest import ROUTE_WEIGHTS, Rig, condition
 
 HEALTHY = {"rps": 200, "errorRate": 0.01, "infraRate": 0.0}
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from devcluster.cluster import ControlPlane
+from devcluster.operator_process import Operator
+from devcluster.processes import wait_for
+from devcluster.workload import gateway_workloads, rollout
 
-from .conftest import Operator, apply, gateway_workloads, get, rollout, status, wait_for
+from .conftest import apply, get, status
 
 TIMEOUT = 60
 

@@ -11,19 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from devcluster.cluster import ControlPlane
+from devcluster.operator_process import Operator
+from devcluster.processes import wait_for
+from devcluster.watch import Watch
+from devcluster.workload import gateway_workloads, rollout
 
-from .conftest import (
-    ROUTE_WEIGHTS,
-    Operator,
-    Watch,
-    apply,
-    condition,
-    gateway_workloads,
-    get,
-    rollout,
-    status,
-    wait_for,
-)
+from .conftest import ROUTE_WEIGHTS, apply, condition, get, status
 from .crashing_operator import CRASH_AFTER
 
 CRASHING = "tests.integration.operator.crashing_operator"

@@ -9,7 +9,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .conftest import Rig, condition, wait_for
+from devcluster.processes import wait_for
+
+from .conftest import Rig, condition
 
 QUICK = {"rps": 200, "errorRate": 0.0, "infraRate": 0.0, "latency": 0.1}
 # A threshold where v1 and v2 are both always slower (their split then is exactly the traffic's,

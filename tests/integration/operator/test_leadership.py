@@ -11,21 +11,12 @@ from pathlib import Path
 import pytest
 
 from devcluster.cluster import ControlPlane
+from devcluster.operator_process import Operator
+from devcluster.processes import wait_for
+from devcluster.watch import Watch
+from devcluster.workload import gateway_workloads, rollout
 
-from .conftest import (
-    ROUTE_WEIGHTS,
-    Operator,
-    Watch,
-    apply,
-    controller,
-    gateway_workloads,
-    holder,
-    metric,
-    rollout,
-    status,
-    ticks,
-    wait_for,
-)
+from .conftest import ROUTE_WEIGHTS, apply, controller, holder, metric, status, ticks
 
 LEASE = "codemode-operator"
 TAKEOVER_GOAL = 15  # seconds from the kill -9 of the active replica to the other acting

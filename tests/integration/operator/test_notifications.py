@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import Rig, apply, wait_for
+from devcluster.processes import wait_for
+
+from .conftest import Rig, apply
 
 HEALTHY = {"rps": 100, "errorRate": 0.0, "infraRate": 0.0}
 NOTIFY = {"secretRef": {"name": "codemode-notifications"}}

@@ -14,9 +14,10 @@ from codemode_operator.adapters import prometheus as adapter
 from codemode_operator.apis.spec import Analysis
 from codemode_operator.rollout import MetricsSample, Window
 
+from devcluster.processes import wait_for
 from devcluster.prometheus import Prometheus
 
-from .conftest import Exporter, wait_for
+from .conftest import Exporter
 
 QUIET = {"rps": 0.0, "errorRate": 0.0, "infraRate": 0.0}
 

@@ -11,21 +11,12 @@ from codemode_operator.adapters.routers.gateway_api import route_pins
 from codemode_operator.rollout import RunGateJob
 
 from devcluster.cluster import ControlPlane
-from devcluster.workload import deployment, service
+from devcluster.operator_process import Operator
+from devcluster.processes import wait_for
+from devcluster.watch import Watch
+from devcluster.workload import deployment, gateway_workloads, rollout, service
 
-from .conftest import (
-    ROUTE_RULES,
-    ROUTE_WEIGHTS,
-    Operator,
-    Watch,
-    apply,
-    condition,
-    gateway_workloads,
-    get,
-    rollout,
-    status,
-    wait_for,
-)
+from .conftest import ROUTE_RULES, ROUTE_WEIGHTS, apply, condition, get, status
 
 STEP_TIMEOUT = 60
 

@@ -18,8 +18,9 @@ from codemode_operator.reconciling import Cluster, commit, reconcile
 from codemode_operator.rollout import DeploymentState
 
 from devcluster.cluster import ControlPlane
+from devcluster.workload import gateway_workloads, rollout
 
-from .conftest import apply, gateway_workloads, get, rollout
+from .conftest import apply, get
 
 LOGGER = logging.getLogger("test.stale_commit")
 READY = DeploymentState(desired_replicas=2, updated_replicas=2, available_replicas=2)

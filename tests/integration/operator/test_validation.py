@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from devcluster.cluster import ControlPlane
-
-from .conftest import rollout
+from devcluster.workload import rollout
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
-import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -17,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from devcluster.processes import free_port
+from devcluster.mcp_servers import Server, runner_process
+from devcluster.processes import free_port, serving_in_thread, stopping
 
 STARTUP_SECONDS = 60.0
 HOLD_SECONDS = 60.0
@@ -90,32 +88,23 @@ class ProxyStandIn:
 
 
 @contextmanager
-def serve_in_thread(app: Starlette, port: int) -> Iterator[None]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not server.started:
-        assert time.monotonic() < deadline, "stand-in server did not start"
-        time.sleep(0.01)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@contextmanager
 def running_proxy() -> Iterator[ProxyStandIn]:
     proxy = ProxyStandIn(port=free_port())
-    with serve_in_thread(proxy.app(), proxy.port):
+    with serving_in_thread(proxy.app(), proxy.port, STARTUP_SECONDS):
         yield proxy
 
 
 @dataclass(frozen=True)
 class RunnerProcess:
-    process: subprocess.Popen[bytes]
-    url: str
+    server: Server
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.server.process
 
     def children(self) -> set[int]:
         """Pids whose parent is the runner (its Deno processes)."""
@@ -133,32 +122,15 @@ class RunnerProcess:
 
 @contextmanager
 def running_runner(proxy_url: str, *flags: str, expect: int = 200) -> Iterator[RunnerProcess]:
-    """A runner subprocess, yielded once its /health answers `expect`."""
-    port = free_port()
-    command = [sys.executable, "-m", "sandbox_runner", "--port", str(port), "--proxy-url"]
-    process = subprocess.Popen([*command, proxy_url, *flags], env=os.environ.copy())
-    runner = RunnerProcess(process, f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while _health(runner.url) != expect:
-            assert process.poll() is None, "runner exited during start-up"
-            assert time.monotonic() < deadline, f"runner /health never answered {expect}"
-            time.sleep(0.05)
-        yield runner
-    finally:
-        process.send_signal(signal.SIGTERM)
+    """A runner subprocess, yielded once its /health answers `expect`; on the way out SIGTERM
+    to the runner alone (its own shutdown must stop its isolates), bounded."""
+    with tempfile.TemporaryDirectory(prefix="runner-") as logs:
+        runner = runner_process(Path(logs), "runner", proxy_url, *flags, healthy=expect)
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def _health(url: str) -> int | None:
-    try:
-        return httpx.get(f"{url}/health", timeout=1).status_code
-    except httpx.HTTPError:
-        return None
+            with stopping(runner.start(STARTUP_SECONDS)):
+                yield RunnerProcess(runner)
+        finally:
+            print(runner.log_text()[-20_000:])  # pytest shows it when the test failed
 
 
 def pid_exists(pid: int) -> bool:

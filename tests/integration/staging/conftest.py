@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from devcluster import staging, staging_install
-from devcluster.processes import wait_until
+from devcluster.processes import stopping, wait_until
 from devcluster.staging_install import (
     BACKEND_IMAGE,
     MCP_NAMESPACE,
@@ -34,11 +34,8 @@ STAGING_TIMEOUT = 3000
 
 @pytest.fixture(scope="session")
 def staging_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[staging.Staging]:
-    stack = staging.start(tmp_path_factory.mktemp("staging"))
-    try:
+    with stopping(staging.start(tmp_path_factory.mktemp("staging"))) as stack:
         yield stack
-    finally:
-        stack.stop()
     left = stack.leftovers()
     assert not left, f"the staging stack left behind: {left}"
 

@@ -31,7 +31,7 @@ def test_a_live_baseline_never_beats_the_oracle_and_more_alpha_helps() -> None:
 
 
 def test_tiny_run_of_the_tables() -> None:
-    table, delays = bench.main_table(rollouts=4, seed=1)
+    table, delays = bench.main_table(rollouts=2, seed=1)
     assert len(table) == 2 + len(bench.CELLS) * 6 and len(delays) == 2 + len(bench.CELLS)
     assert all(line.count("|") == 7 for line in table)
 
@@ -55,8 +55,30 @@ def test_wilson_interval_covers_the_rate() -> None:
 
 
 def test_tiny_run_of_the_latency_table(tmp_path) -> None:
-    lines, outcomes = bench.latency_table(rollouts=3, seed=1)
+    lines, outcomes = bench.latency_table(rollouts=2, seed=1)
     assert len(lines) == 2 + len(bench.LATENCY_RATES) * len(bench.LATENCY_RULES)
     assert all(line.count("|") == 8 for line in lines)
     bench.latency_figure(outcomes, str(tmp_path / "figure.png"))
     assert (tmp_path / "figure.png").stat().st_size > 10_000
+
+
+def _traffic(canary_errors: int) -> "bench.Traffic":
+    """One rollout: v2 100 requests a minute with `canary_errors` of them infra errors, v1
+    1000 requests a minute and none."""
+
+    def step(index: int, minutes: int) -> np.ndarray:
+        minutes += bench.HOLD_MINUTES if bench.holds(index) else 0
+        canary = np.array([100, canary_errors, canary_errors])[:, None, None]
+        stable = np.array([1000, 0, 0])[:, None, None]
+        return np.stack([np.broadcast_to(v, (3, 1, minutes)) for v in (canary, stable)])
+
+    return bench.Traffic(tuple(step(i, dwell) for i, (_, dwell) in enumerate(bench.PLAN)))
+
+
+def test_rule_a_is_the_operators_decide_from_first_tick_to_the_end() -> None:
+    # A v2 failing every call is rolled back by decide's analysis within its first minutes.
+    broken = bench.sequential_test(_traffic(canary_errors=100))
+    assert broken.minutes[0] <= 3 and broken.requests[0] == 100 * broken.minutes[0]
+    # A clean v2 walks every step of the plan to Succeeded: no rollback, never held.
+    clean = bench.sequential_test(_traffic(canary_errors=0))
+    assert np.isnan(clean.requests[0]) and clean.held[0] == 0

@@ -11,11 +11,11 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from devcluster.specs import SAMPLE_SPEC
 from mcp_server.api_proxy import ApiProxy, CapabilityTokens
 from mcp_server.backend import Backend
 from mcp_server.metrics import Metrics
 from mcp_server.openapi.loading import load_spec
-from tests.unit.mcp_server.specs import SAMPLE_SPEC
 
 LIMIT = 10_000
 TOKENS = CapabilityTokens()

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from devcluster.specs import REAL_SPECS, SAMPLE_SPEC
 from mcp_server.arguments import ArgumentCheck, input_schema
 from mcp_server.backend import MAX_PARAMETER_CHARS, _request_parts
 from mcp_server.errors import ErrorKind, ToolError
 from mcp_server.openapi.loading import load_spec
-from tests.unit.mcp_server.specs import REAL_SPECS, SAMPLE_SPEC
 
 SPEC = load_spec(SAMPLE_SPEC)
 CHECK = ArgumentCheck(SPEC)

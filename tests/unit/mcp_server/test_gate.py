@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from devcluster.specs import REAL_SPEC_FILES, REAL_SPECS, SAMPLE_SPEC
 from mcp_server.openapi.gate import main
 from mcp_server.openapi.loading import find_problems, to_identifier
-from tests.unit.mcp_server.specs import REAL_SPEC_FILES, REAL_SPECS, SAMPLE_SPEC
 
 
 @pytest.mark.parametrize("name", REAL_SPEC_FILES)

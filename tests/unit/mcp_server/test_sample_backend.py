@@ -4,11 +4,11 @@ import time
 
 from starlette.testclient import TestClient
 
+from devcluster.specs import SAMPLE_SPEC
 from mcp_server.openapi.loading import load_spec
 from mcp_server.sample_backend.app import create_app
 from mcp_server.sample_backend.faults import Faults
 from mcp_server.sample_backend.spec import render_document
-from tests.unit.mcp_server.specs import SAMPLE_SPEC
 
 AUTH = {"authorization": "Bearer t"}
 

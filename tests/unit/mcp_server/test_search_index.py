@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.bench_search import load_tasks
+from devcluster.specs import REAL_SPEC_FILES, REAL_SPECS, SAMPLE_SPEC, thousand_operations
 from mcp_server.openapi.analysis import (
     analyse,
     operation_objects,
@@ -12,12 +13,6 @@ from mcp_server.openapi.analysis import (
 )
 from mcp_server.openapi.index import OperationIndex
 from mcp_server.openapi.loading import load_spec
-from tests.unit.mcp_server.specs import (
-    REAL_SPEC_FILES,
-    REAL_SPECS,
-    SAMPLE_SPEC,
-    thousand_operations,
-)
 
 
 def test_tokenize_splits_camel_case_and_stems_with_snowball() -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from devcluster.specs import REAL_SPECS, SAMPLE_SPEC
 from mcp_server.errors import ToolError
 from mcp_server.openapi.loading import load_spec
 from mcp_server.tools.base import CallContext
 from mcp_server.tools.search import Search
-from tests.unit.mcp_server.specs import REAL_SPECS, SAMPLE_SPEC
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from devcluster.specs import REAL_SPEC_FILES, REAL_SPECS, REPO, SAMPLE_SPEC
 from mcp_server.openapi.loading import ApiSpec, Operation, Parameter, load_spec
 from mcp_server.openapi.typescript import TypeRenderer, declarations, runtime_client, signature
-from tests.unit.mcp_server.specs import REAL_SPEC_FILES, REAL_SPECS, REPO, SAMPLE_SPEC
 
 TSC = REPO / "node_modules" / ".bin" / "tsc"
 

@@ -1,4 +1,5 @@
-"""Paths of the specs used as test data (the real ones are copies, tests/data/specs/SOURCES.md)."""
+"""The OpenAPI specs the tests and benchmarks serve: the sample backend's, and copies of three
+real ones (tests/data/specs/SOURCES.md says where each comes from)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from mcp_server.openapi.loading import Operation, load_spec
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parent.parent
 REAL_SPECS = REPO / "tests" / "data" / "specs"
 REAL_SPEC_FILES = ["coolify-openapi.yaml", "koyeb-openapi.yaml", "dokploy-openapi.json"]
 SAMPLE_SPEC = REPO / "mcp_server" / "sample_backend" / "openapi.json"

@@ -18,6 +18,7 @@ from codemode_operator import leadership, metrics, reconciling
 from codemode_operator.adapters.kube import Kube, deployment_state
 from codemode_operator.adapters.lease import Elector
 from codemode_operator.adapters.routers import gateway_api
+from codemode_operator.memory import Memory
 from codemode_operator.rollout import DeploymentState, RolloutStatus
 from codemode_operator.settings import Settings
 from codemode_operator.slots import Slots
@@ -153,6 +154,15 @@ def _until_step_end(status: RolloutStatus | None, tick: float) -> float | None:
     return max(left, MIN_STEP_END_WAIT) if 0 < left < tick else None
 
 
+def forget(memory: Memory, type_: str, namespace: str | None, name: str, uid: str | None) -> None:
+    """On a rollout's deletion, its metric series and what this process remembers of it go. kopf
+    stops a rollout's timer before it lets the object go (its finalizer), so no tick of it runs
+    after this to remember it again."""
+    if type_ == "DELETED" and namespace is not None:  # rollouts are namespaced: never None
+        metrics.forget(namespace, name)
+        memory.forget(uid if uid is not None else name)  # the tick's key (reconciling.py)
+
+
 def register(
     registry: kopf.OperatorRegistry,
     settings: Settings,
@@ -162,6 +172,7 @@ def register(
 ) -> None:
     """Register the handlers; HTTPRoutes are watched only where Gateway API is installed."""
     slots = Slots(settings.workers, grace=DUE_GRACE)
+    memory = Memory()
 
     # The index and event handlers are coroutines: kopf runs a sync handler in a thread of its
     # executor (a hop per watch event: 2000 at the first listing of 500 rollouts' objects);
@@ -206,6 +217,7 @@ def register(
             deployments=_IndexView(kwargs["deployments"]),
             routes=_IndexView(kwargs.get("httproutes")),
             event=_event,
+            memory=memory,
         )
         await _until(lambda: _has_finalizer(body), FINALIZER_WAIT, stopped)
         if elector is not None:
@@ -229,7 +241,10 @@ def register(
 
     # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
     # so kopf makes no metadata writes of its own on the rollouts.
-    @kopf.on.event(reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL, registry=registry)
-    async def forget(type: str, namespace: str | None, name: str, **_: Any) -> None:
-        if type == "DELETED" and namespace is not None:  # rollouts are namespaced: never None
-            metrics.forget(namespace, name)
+    @kopf.on.event(
+        reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL, registry=registry, id="forget"
+    )
+    async def deleted(
+        type: str, namespace: str | None, name: str, uid: str | None, **_: Any
+    ) -> None:
+        forget(memory, type, namespace, name, uid)

@@ -26,6 +26,7 @@ from codemode_operator.adapters.kube import Kube
 from codemode_operator.adapters.routers import Router
 from codemode_operator.adapters.routers.gateway_api import GatewayAPIRouter
 from codemode_operator.adapters.routers.replicas import ReplicasRouter
+from codemode_operator.memory import Memory, Recall
 from codemode_operator.rollout import (
     REQUEST_ANNOTATION,
     ClearRequest,
@@ -43,7 +44,6 @@ from codemode_operator.rollout import (
     notification,
 )
 from codemode_operator.rollout.conditions import RECONCILE_ERROR, get_condition, set_condition
-from codemode_operator.rollout.status import NotificationsStatus
 from codemode_operator.rollout.weight import desired
 
 GROUP, VERSION, PLURAL = "codemode.io", "v1alpha1", "codemoderollouts"
@@ -56,12 +56,14 @@ Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 @dataclass(frozen=True)
 class Cluster:
-    """What a tick may read and write: the client and kopf's watched copies."""
+    """What a tick may read and write: the client, kopf's watched copies, and what this process
+    remembers of each rollout (one `Memory` for the process)."""
 
     kube: Kube
     deployments: Mapping[tuple[str, str], DeploymentState]
     routes: Mapping[tuple[str, str], Mapping[str, Any]]
     event: EventFn
+    memory: Memory
 
 
 def _router(spec: RolloutSpec, namespace: str, cluster: Cluster) -> Router:
@@ -200,37 +202,29 @@ async def _act(
             cluster.event(body, "Warning", "ActionFailed", f"{action}: {error}"[:1000])
 
 
-# Per rollout (uid), the highest Event seq this process posted. Those records leave the outbox
-# with the rollout's next status write rather than with a write of their own: one PATCH fewer
-# per transition (at 500 rollouts, 2500 of 7100 status writes). A stale copy never drops a
-# newer record (higher seq); after a restart they are posted again, which creates nothing.
-_POSTED: dict[str, int] = {}
-
-
-def _drop_posted(status: RolloutStatus, uid: str) -> None:
-    posted = _POSTED.get(uid, 0)
-    status.events.outbox = [r for r in status.events.outbox if r.seq > posted]
+def _drop_posted(status: RolloutStatus, recall: Recall) -> None:
+    status.events.outbox = [r for r in status.events.outbox if r.seq > recall.posted]
 
 
 async def _post_events(
     body: Mapping[str, Any],
     status: RolloutStatus,
     cluster: Cluster,
+    recall: Recall,
     logger: Logger,
 ) -> None:
     """Post the Events outbox in order (after this tick's commit); what was posted is dropped
     from the outbox by the next one (`_drop_posted`)."""
     meta = body["metadata"]
-    uid = meta.get("uid", meta["name"])
     for record in status.events.outbox:
-        if record.seq <= _POSTED.get(uid, 0):
+        if record.seq <= recall.posted:
             continue
         try:
             fresh = await events.post(cluster.kube, body, record)
         except Exception as error:  # kept, in order, for the next tick
             logger.warning("event %d (%s) not posted: %s", record.seq, record.reason, error)
             break
-        _POSTED[uid] = record.seq
+        recall.posted = record.seq
         if fresh:
             level = logging.WARNING if record.type == "Warning" else logging.INFO
             TRANSITIONS_LOG.log(
@@ -243,9 +237,6 @@ async def _post_events(
             )
 
 
-# Per rollout (uid), the delivery fields this process last wrote: a lagging watch copy of the
-# status may not show them yet, and a notification must not go out twice for it.
-_DELIVERY: dict[str, NotificationsStatus] = {}
 _DELIVERY_FIELDS = ("delivered", "attempts", "next_attempt_at", "last_error")
 
 
@@ -254,12 +245,13 @@ async def _notify(
     spec: RolloutSpec,
     status: RolloutStatus,
     cluster: Cluster,
+    recall: Recall,
     now: datetime,
 ) -> None:
     """Send the notification that is due, if any; a failure never stops the rollout."""
     meta = body["metadata"]
-    namespace, name, uid = meta["namespace"], meta["name"], meta.get("uid", meta["name"])
-    state, mine = status.notifications, _DELIVERY.get(uid)
+    namespace, name = meta["namespace"], meta["name"]
+    state, mine = status.notifications, recall.delivery
     if spec.notifications is None or state is None:
         return
     if mine is not None and mine.delivered >= state.delivered:
@@ -281,7 +273,7 @@ async def _notify(
     else:
         state = notification.sent(state, note)
         metrics.NOTIFICATIONS.labels(namespace, name, "sent").inc()
-    _DELIVERY[uid] = state
+    recall.delivery = state
     # These fields are the notifier's alone: no resourceVersion, so a tick's write between the
     # send and this one cannot make the record of a delivery fail (and the message go twice).
     await commit(cluster, body, notification.delivery_patch(state), guarded=False)
@@ -350,11 +342,13 @@ async def _tick(
     spec = RolloutSpec.model_validate(body.get("spec") or {})
     old = dict(body.get("status") or {})
     status = RolloutStatus.model_validate(old)
-    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    recall = cluster.memory.of(meta.get("uid", name))
     router = _router(spec, namespace, cluster)
     observations = await _observe(body, spec, status, router, cluster, now)
     decision = decide(spec, status, observations, now)
-    _drop_posted(decision.status, body["metadata"].get("uid", name))
+    _drop_posted(decision.status, recall)
     failed = get_condition(decision.status, RECONCILE_ERROR)
     if failed is not None and failed.status == "True":
         set_condition(decision.status, RECONCILE_ERROR, False, "Reconciled", "ticks succeed", now)
@@ -367,8 +361,8 @@ async def _tick(
     if (patch or acts) and await commit(cluster, body, patch) is None:
         return None
     await _act(body, spec, router, cluster, decision.actions, logger)
-    await _post_events(body, decision.status, cluster, logger)
-    await _notify(body, spec, decision.status, cluster, now)
+    await _post_events(body, decision.status, cluster, recall, logger)
+    await _notify(body, spec, decision.status, cluster, recall, now)
     reasons = [a.reason for a in decision.actions if isinstance(a, Emit)]
     metrics.record(namespace, name, decision.status, reasons)
     if decision.status.phase == "RolledBack" and status.phase != "RolledBack":

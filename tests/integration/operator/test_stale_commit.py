@@ -14,6 +14,7 @@ from typing import Any
 
 import kubernetes
 from codemode_operator.adapters.kube import Kube
+from codemode_operator.memory import Memory
 from codemode_operator.reconciling import Cluster, commit, reconcile
 from codemode_operator.rollout import DeploymentState
 
@@ -33,6 +34,7 @@ class Tick:
         self.cp, self.namespace = cp, namespace
         self.kube = Kube(kubernetes.config.new_client_from_config(str(cp.kubeconfig)))
         self.kopf_events: list[tuple[str, str]] = []
+        self.memory = Memory()  # one operator process
 
     def cluster(self) -> Cluster:
         ns = self.namespace
@@ -42,6 +44,7 @@ class Tick:
             deployments={(ns, "mcp-v1"): READY, (ns, "mcp-v2"): READY},
             routes={(ns, "mcp"): {"metadata": {"name": "mcp"}, "spec": route["spec"]}},
             event=lambda _body, type_, reason, _text: self.kopf_events.append((type_, reason)),
+            memory=self.memory,
         )
 
     def run(self, body: dict[str, Any]) -> Any:

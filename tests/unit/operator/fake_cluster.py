@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from codemode_operator.adapters.kube import Kube
+from codemode_operator.memory import Memory
 from codemode_operator.reconciling import Cluster
 from codemode_operator.rollout import DeploymentState
 from kubernetes.client import ApiClient, ApiException
@@ -167,13 +168,15 @@ def ready(replicas: int = 2) -> DeploymentState:
 
 @dataclass
 class FakeCluster:
-    """The API server, the Deployments as kopf's index shows them, and the posted kopf events."""
+    """The API server, the Deployments as kopf's index shows them, the posted kopf events, and
+    one operator process' memory of the rollouts (a new FakeCluster: a new process)."""
 
     api: ApiServer = field(default_factory=ApiServer)
     deployments: dict[tuple[str, str], DeploymentState] = field(
         default_factory=lambda: {(NAMESPACE, "mcp-v1"): ready(), (NAMESPACE, "mcp-v2"): ready()}
     )
     kopf_events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, text)
+    memory: Memory = field(default_factory=Memory)
     kube: FakeKube = field(init=False)
 
     def __post_init__(self) -> None:
@@ -191,4 +194,5 @@ class FakeCluster:
             deployments=self.deployments,
             routes=routes,
             event=lambda _body, type_, reason, text: self.kopf_events.append((type_, reason, text)),
+            memory=self.memory,
         )

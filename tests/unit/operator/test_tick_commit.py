@@ -8,8 +8,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from codemode_operator import reconciling
 from codemode_operator.adapters.routers.gateway_api import route_pins, route_weight
 from codemode_operator.reconciling import reconcile
 from codemode_operator.rollout import REQUEST_ANNOTATION, RolloutStatus
@@ -35,12 +33,6 @@ ROLLOUT = {
         "steps": [{"weight": 5, "pause": {"duration": "1h"}}, {"weight": 100}],
     },
 }
-
-
-@pytest.fixture(autouse=True)
-def _new_process() -> None:
-    """Each test is a new operator process: no Events remembered as posted (same uid here)."""
-    reconciling._POSTED.clear()
 
 
 def _weight(fake: FakeCluster) -> int | None:

@@ -17,6 +17,7 @@ import kopf
 from codemode_operator import leadership, metrics, reconciling
 from codemode_operator.adapters.kube import Kube, deployment_state
 from codemode_operator.adapters.lease import Elector
+from codemode_operator.adapters.resource import GROUP, PLURAL, VERSION, ApiResource, Resource
 from codemode_operator.adapters.routers import gateway_api
 from codemode_operator.memory import Memory
 from codemode_operator.rollout import DeploymentState, RolloutStatus
@@ -81,16 +82,14 @@ class _IndexView(Mapping[tuple[str, str], Any]):
         return len(self.index or {})
 
 
-async def _await_lease(
-    elector: Elector, cluster: reconciling.Cluster, body: kopf.Body, stopped: kopf.DaemonStopped
-) -> bool:
+async def _await_lease(elector: Elector, resource: Resource, stopped: kopf.DaemonStopped) -> bool:
     """True once this replica leads; False when kopf stops the timer first. Meanwhile the
     rollout's Controller condition says so if no replica can hold the lease."""
     while not stopped:
         state = elector.snapshot()
         if state.leading:
             return True
-        await leadership.write(cluster, body, state)
+        await leadership.write(resource, state)
         # Woken at once by the lease, or by kopf stopping the timer; else the condition is
         # looked at again after a lease duration.
         waits = {
@@ -201,9 +200,9 @@ def register(
             return {(namespace, name): {"metadata": meta, "spec": dict(body.spec)}}
 
     @kopf.timer(
-        reconciling.GROUP,
-        reconciling.VERSION,
-        reconciling.PLURAL,
+        GROUP,
+        VERSION,
+        PLURAL,
         interval=settings.tick,
         backoff=max(1.0, settings.tick),
         registry=registry,
@@ -221,13 +220,14 @@ def register(
         )
         await _until(lambda: _has_finalizer(body), FINALIZER_WAIT, stopped)
         if elector is not None:
-            if not await _await_lease(elector, cluster, body, stopped):
+            resource = ApiResource(kube, body, _event)
+            if not await _await_lease(elector, resource, stopped):
                 return
             # Named once per rollout and leadership. That write moves the resourceVersion: the
             # tick waits for it in the live body, else its guarded commit would be refused and a
             # takeover would act a whole tick later.
             seen = body.metadata.get("resourceVersion")
-            if await leadership.write(cluster, body, elector.snapshot()):
+            if await leadership.write(resource, elector.snapshot()):
                 moved = lambda: body.metadata.get("resourceVersion") != seen  # noqa: E731
                 await _until(moved, OWN_WRITE_WAIT, stopped)
         status = await _tick(body, cluster, logger, slots, _due(body))
@@ -241,9 +241,7 @@ def register(
 
     # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
     # so kopf makes no metadata writes of its own on the rollouts.
-    @kopf.on.event(
-        reconciling.GROUP, reconciling.VERSION, reconciling.PLURAL, registry=registry, id="forget"
-    )
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry, id="forget")
     async def deleted(
         type: str, namespace: str | None, name: str, uid: str | None, **_: Any
     ) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 
 import kubernetes
 from codemode_operator.adapters.kube import Kube
+from codemode_operator.adapters.resource import ApiResource
 from codemode_operator.memory import Memory
-from codemode_operator.reconciling import Cluster, commit, reconcile
+from codemode_operator.reconciling import Cluster, reconcile
 from codemode_operator.rollout import DeploymentState
 
 from devcluster.cluster import ControlPlane
@@ -99,8 +100,9 @@ def test_a_stale_commit_is_refused_and_the_ticks_actions_are_dropped(
 
     # A tick whose status stays but which acts commits an empty patch: refused when stale, and
     # on the fresh copy accepted without a write (the resourceVersion stays).
-    assert asyncio.run(commit(tick.cluster(), fresh, {})) is None
+    event = tick.cluster().event
+    assert asyncio.run(ApiResource(tick.kube, fresh, event).commit({})) is None
     latest = get(cp, ns, "cmr", "mcp")
     version = latest["metadata"]["resourceVersion"]
-    assert asyncio.run(commit(tick.cluster(), latest, {})) == version
+    assert asyncio.run(ApiResource(tick.kube, latest, event).commit({})) == version
     assert get(cp, ns, "cmr", "mcp")["metadata"]["resourceVersion"] == version

@@ -112,8 +112,7 @@ async def _act(
             elif isinstance(action, ScaleStable):
                 await cluster.kube.scale(namespace, spec.stable.deployment, action.replicas)
             elif isinstance(action, RunGateJob):
-                gate = spec.steps[action.step].gates[action.index]
-                job = jobs.job_body(resource.body, action, gate.job)
+                job = jobs.job_body(resource.body, action)
                 await cluster.kube.create_job(namespace, job)
             elif isinstance(action, ClearRequest):
                 await resource.clear_request()

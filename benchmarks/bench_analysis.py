@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 import numpy as np
+from codemode_operator.apis.conditions import PROGRESSING, get_condition
+from codemode_operator.apis.spec import HoldOnSuspicion, Latency
 from codemode_operator.rollout import (
     Counts,
     DeploymentState,
@@ -31,8 +33,6 @@ from codemode_operator.rollout import (
     metrics_window,
     verdict,
 )
-from codemode_operator.apis.conditions import PROGRESSING, get_condition
-from codemode_operator.apis.spec import HoldOnSuspicion, Latency
 from codemode_operator.rollout.suspicion import SUSPECTED
 
 from mcp_server.metrics import DURATION_BUCKETS

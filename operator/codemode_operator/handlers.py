@@ -17,8 +17,10 @@ import kopf
 from codemode_operator import leadership, metrics, reconciling
 from codemode_operator.adapters.kube import Kube, deployment_state
 from codemode_operator.adapters.lease import Elector
+from codemode_operator.adapters.resource import ApiResource, Resource
 from codemode_operator.adapters.routers import gateway_api
 from codemode_operator.apis import names
+from codemode_operator.memory import Memory
 from codemode_operator.rollout import DeploymentState, RolloutStatus
 from codemode_operator.settings import Settings
 from codemode_operator.slots import Slots
@@ -81,16 +83,14 @@ class _IndexView(Mapping[tuple[str, str], Any]):
         return len(self.index or {})
 
 
-async def _await_lease(
-    elector: Elector, cluster: reconciling.Cluster, body: kopf.Body, stopped: kopf.DaemonStopped
-) -> bool:
+async def _await_lease(elector: Elector, resource: Resource, stopped: kopf.DaemonStopped) -> bool:
     """True once this replica leads; False when kopf stops the timer first. Meanwhile the
     rollout's Controller condition says so if no replica can hold the lease."""
     while not stopped:
         state = elector.snapshot()
         if state.leading:
             return True
-        await leadership.write(cluster, body, state)
+        await leadership.write(resource, state)
         # Woken at once by the lease, or by kopf stopping the timer; else the condition is
         # looked at again after a lease duration.
         waits = {
@@ -154,6 +154,15 @@ def _until_step_end(status: RolloutStatus | None, tick: float) -> float | None:
     return max(left, MIN_STEP_END_WAIT) if 0 < left < tick else None
 
 
+def forget(memory: Memory, type_: str, namespace: str | None, name: str, uid: str | None) -> None:
+    """On a rollout's deletion, its metric series and what this process remembers of it go. kopf
+    stops a rollout's timer before it lets the object go (its finalizer), so no tick of it runs
+    after this to remember it again."""
+    if type_ == "DELETED" and namespace is not None:  # rollouts are namespaced: never None
+        metrics.forget(namespace, name)
+        memory.forget(uid if uid is not None else name)  # the tick's key (reconciling.py)
+
+
 def register(
     registry: kopf.OperatorRegistry,
     settings: Settings,
@@ -163,6 +172,7 @@ def register(
 ) -> None:
     """Register the handlers; HTTPRoutes are watched only where Gateway API is installed."""
     slots = Slots(settings.workers, grace=DUE_GRACE)
+    memory = Memory()
 
     # The index and event handlers are coroutines: kopf runs a sync handler in a thread of its
     # executor (a hop per watch event: 2000 at the first listing of 500 rollouts' objects);
@@ -207,16 +217,18 @@ def register(
             deployments=_IndexView(kwargs["deployments"]),
             routes=_IndexView(kwargs.get("httproutes")),
             event=_event,
+            memory=memory,
         )
         await _until(lambda: _has_finalizer(body), FINALIZER_WAIT, stopped)
         if elector is not None:
-            if not await _await_lease(elector, cluster, body, stopped):
+            resource = ApiResource(kube, body, _event)
+            if not await _await_lease(elector, resource, stopped):
                 return
             # Named once per rollout and leadership. That write moves the resourceVersion: the
             # tick waits for it in the live body, else its guarded commit would be refused and a
             # takeover would act a whole tick later.
             seen = body.metadata.get("resourceVersion")
-            if await leadership.write(cluster, body, elector.snapshot()):
+            if await leadership.write(resource, elector.snapshot()):
                 moved = lambda: body.metadata.get("resourceVersion") != seen  # noqa: E731
                 await _until(moved, OWN_WRITE_WAIT, stopped)
         status = await _tick(body, cluster, logger, slots, _due(body))
@@ -230,7 +242,8 @@ def register(
 
     # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
     # so kopf makes no metadata writes of its own on the rollouts.
-    @kopf.on.event(names.GROUP, names.VERSION, names.PLURAL, registry=registry)
-    async def forget(type: str, namespace: str | None, name: str, **_: Any) -> None:
-        if type == "DELETED" and namespace is not None:  # rollouts are namespaced: never None
-            metrics.forget(namespace, name)
+    @kopf.on.event(names.GROUP, names.VERSION, names.PLURAL, registry=registry, id="forget")
+    async def deleted(
+        type: str, namespace: str | None, name: str, uid: str | None, **_: Any
+    ) -> None:
+        forget(memory, type, namespace, name, uid)

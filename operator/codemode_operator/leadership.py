@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from codemode_operator.adapters.lease import Leadership
+from codemode_operator.adapters.resource import Resource
 from codemode_operator.apis.conditions import CONTROLLER, get_condition, set_condition
 from codemode_operator.apis.status import Condition, ConditionStatus
-from codemode_operator.reconciling import Cluster, commit
 from codemode_operator.rollout import RolloutStatus
 
 LEADING, LEASE_UNAVAILABLE = "Leading", "LeaseUnavailable"
@@ -53,11 +53,11 @@ def update(status: RolloutStatus, leadership: Leadership, now: datetime) -> Cond
     return get_condition(status, CONTROLLER)
 
 
-async def write(cluster: Cluster, body: Mapping[str, Any], leadership: Leadership) -> bool:
+async def write(resource: Resource, leadership: Leadership) -> bool:
     """Write the Controller condition if it changes; True if written. The write carries the
     body's resourceVersion: a concurrent status write wins, and the next tick tries again."""
     target = wanted(leadership)
-    raw = body.get("status") or {}
+    raw = resource.body.get("status") or {}
     old: Mapping[str, Any] = next(
         (c for c in raw.get("conditions", ()) if c.get("type") == CONTROLLER), {}
     )
@@ -69,8 +69,8 @@ async def write(cluster: Cluster, body: Mapping[str, Any], leadership: Leadershi
         return False
     # A merge patch replaces a list whole: all conditions, this one changed.
     conditions = [c.to_dict() for c in status.conditions]
-    if await commit(cluster, body, {"conditions": conditions}) is None:
+    if await resource.commit({"conditions": conditions}) is None:
         return False
     if condition.status == "False":
-        cluster.event(body, "Warning", condition.reason, condition.message)
+        resource.event("Warning", condition.reason, condition.message)
     return True

@@ -44,9 +44,7 @@ def job_name(rollout: str, action: RunGateJob) -> str:
     return f"{prefix}-{digest}{suffix}"
 
 
-def job_body(
-    owner: Mapping[str, Any], action: RunGateJob, spec: Mapping[str, Any]
-) -> dict[str, Any]:
+def job_body(owner: Mapping[str, Any], action: RunGateJob) -> dict[str, Any]:
     meta = owner["metadata"]
     labels = {
         ROLLOUT_LABEL: rollout_label(meta["name"]),
@@ -72,7 +70,7 @@ def job_body(
                 }
             ],
         },
-        "spec": dict(spec),
+        "spec": dict(action.job),
     }
 
 

@@ -1,7 +1,8 @@
 """What decide asks the handlers to do, in order."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class RunGateJob:
     step: int
     index: int
     attempt: int  # gate Jobs are named per attempt, so a retry runs them again
+    job: Mapping[str, Any]  # the gate's batch/v1 JobSpec, as the spec gives it
 
 
 @dataclass(frozen=True)

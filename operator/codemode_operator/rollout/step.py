@@ -116,10 +116,10 @@ def _holding(t: Tick) -> tuple[str, str] | None:
 def _gates_open(t: Tick, index: int) -> bool:
     """Start the step's gate Jobs; True once all succeeded. A failed gate rolls back."""
     waiting = False
-    for gate_index in range(len(t.spec.steps[index].gates)):
+    for gate_index, gate in enumerate(t.spec.steps[index].gates):
         job = t.observations.gate(index, gate_index)
         if job is None:
-            t.actions.append(RunGateJob(index, gate_index, t.status.attempt))
+            t.actions.append(RunGateJob(index, gate_index, t.status.attempt, gate.job))
         if job is None or job.result == "Running":
             waiting = True
         elif job.result == "Failed":

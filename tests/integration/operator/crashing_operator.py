@@ -9,27 +9,28 @@ except that right after the first status write that sets the field named by `CRA
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
-from codemode_operator import reconciling
 from codemode_operator.__main__ import main
+from codemode_operator.adapters.resource import ApiResource
 
 CRASH_AFTER = "CODEMODE_TEST_CRASH_AFTER"
 EXIT_CODE = 137  # what a SIGKILL'd process reports
 
 
 def _crash_after_commit(field: str) -> None:
-    commit = reconciling.commit
+    commit = ApiResource.commit
 
     async def commit_then_die(
-        cluster: reconciling.Cluster, body: Any, patch: dict[str, Any], guarded: bool = True
-    ) -> bool:
-        done = await commit(cluster, body, patch, guarded)
-        if done and patch.get(field):
+        self: ApiResource, patch: Mapping[str, Any], guarded: bool = True
+    ) -> str | None:
+        stored = await commit(self, patch, guarded)
+        if stored is not None and patch.get(field):
             os._exit(EXIT_CODE)  # no cleanup, no flush: as abrupt as SIGKILL
-        return done
+        return stored
 
-    reconciling.commit = commit_then_die
+    ApiResource.commit = commit_then_die
 
 
 if __name__ == "__main__":

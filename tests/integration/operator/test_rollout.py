@@ -194,7 +194,7 @@ def test_gate_jobs_run_before_their_steps(
     )
     jobs = {job["metadata"]["name"]: job for job in listed["items"]}
     assert sorted(jobs) == sorted(
-        job_name(name, RunGateJob(step=step, index=0, attempt=1)) for step in (0, 1)
+        job_name(name, RunGateJob(step=step, index=0, attempt=1, job={})) for step in (0, 1)
     )
     if name == "mcp":
         assert sorted(jobs) == ["mcp-a1-s1-g1", "mcp-a1-s2-g1"]

@@ -14,7 +14,9 @@ from typing import Any
 
 import kubernetes
 from codemode_operator.adapters.kube import Kube
-from codemode_operator.reconciling import Cluster, commit, reconcile
+from codemode_operator.adapters.resource import ApiResource
+from codemode_operator.memory import Memory
+from codemode_operator.reconciling import Cluster, reconcile
 from codemode_operator.rollout import DeploymentState
 
 from devcluster.cluster import ControlPlane
@@ -34,6 +36,7 @@ class Tick:
         self.cp, self.namespace = cp, namespace
         self.kube = Kube(kubernetes.config.new_client_from_config(str(cp.kubeconfig)))
         self.kopf_events: list[tuple[str, str]] = []
+        self.memory = Memory()  # one operator process
 
     def cluster(self) -> Cluster:
         ns = self.namespace
@@ -43,6 +46,7 @@ class Tick:
             deployments={(ns, "mcp-v1"): READY, (ns, "mcp-v2"): READY},
             routes={(ns, "mcp"): {"metadata": {"name": "mcp"}, "spec": route["spec"]}},
             event=lambda _body, type_, reason, _text: self.kopf_events.append((type_, reason)),
+            memory=self.memory,
         )
 
     def run(self, body: dict[str, Any]) -> Any:
@@ -97,8 +101,9 @@ def test_a_stale_commit_is_refused_and_the_ticks_actions_are_dropped(
 
     # A tick whose status stays but which acts commits an empty patch: refused when stale, and
     # on the fresh copy accepted without a write (the resourceVersion stays).
-    assert asyncio.run(commit(tick.cluster(), fresh, {})) is None
+    event = tick.cluster().event
+    assert asyncio.run(ApiResource(tick.kube, fresh, event).commit({})) is None
     latest = get(cp, ns, "cmr", "mcp")
     version = latest["metadata"]["resourceVersion"]
-    assert asyncio.run(commit(tick.cluster(), latest, {})) == version
+    assert asyncio.run(ApiResource(tick.kube, latest, event).commit({})) == version
     assert get(cp, ns, "cmr", "mcp")["metadata"]["resourceVersion"] == version

@@ -1,4 +1,6 @@
-"""In-memory fakes of what one tick reads and writes (`reconciling.Cluster`), on plain data.
+"""In-memory fakes of what one tick reads and writes, on plain data: `reconciling.Cluster` with
+the API server behind it (the real adapters run), and the tick's own adapter interfaces
+(`FakeRollout`/`FakeResource`, `FakeRouter`) for the orchestrator alone.
 
 `ApiServer` keeps the objects with resourceVersions and answers the few client calls the tick
 makes the way the real API server does: every write moves the resourceVersion, a write that
@@ -14,8 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from codemode_operator.adapters.kube import Kube
+from codemode_operator.apis.names import REQUEST_ANNOTATION
+from codemode_operator.apis.status import EventRecord
+from codemode_operator.memory import Memory
 from codemode_operator.reconciling import Cluster
-from codemode_operator.rollout import DeploymentState
+from codemode_operator.rollout import DeploymentState, SetPins, SetWeight
 from kubernetes.client import ApiClient, ApiException
 
 NAMESPACE = "mcp"
@@ -94,7 +99,7 @@ class ApiServer:
         self.objects[(plural, name)] = updated
         return copy.deepcopy(updated)
 
-    # The CustomObjectsApi calls of reconciling.py and the gatewayAPI router.
+    # The CustomObjectsApi calls of the rollout's adapter (adapters/resource.py) and the router.
     def get_namespaced_custom_object(
         self, group: str, version: str, namespace: str, plural: str, name: str
     ) -> dict[str, Any]:
@@ -167,13 +172,15 @@ def ready(replicas: int = 2) -> DeploymentState:
 
 @dataclass
 class FakeCluster:
-    """The API server, the Deployments as kopf's index shows them, and the posted kopf events."""
+    """The API server, the Deployments as kopf's index shows them, the posted kopf events, and
+    one operator process' memory of the rollouts (a new FakeCluster: a new process)."""
 
     api: ApiServer = field(default_factory=ApiServer)
     deployments: dict[tuple[str, str], DeploymentState] = field(
         default_factory=lambda: {(NAMESPACE, "mcp-v1"): ready(), (NAMESPACE, "mcp-v2"): ready()}
     )
     kopf_events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, text)
+    memory: Memory = field(default_factory=Memory)
     kube: FakeKube = field(init=False)
 
     def __post_init__(self) -> None:
@@ -191,4 +198,100 @@ class FakeCluster:
             deployments=self.deployments,
             routes=routes,
             event=lambda _body, type_, reason, text: self.kopf_events.append((type_, reason, text)),
+            memory=self.memory,
         )
+
+
+# Fakes of the tick's own adapter interfaces (adapters/resource.py `Resource`, adapters/routers
+# `Router`), for the orchestrator alone: no client calls, the same answers.
+
+
+@dataclass
+class FakeRollout:
+    """The rollout object as `Resource` shows it: a stored copy whose resourceVersion moves with
+    every write that changes it, and what ticks asked of it."""
+
+    stored: dict[str, Any]
+    commits: list[tuple[dict[str, Any], bool]] = field(default_factory=list)  # (patch, guarded)
+    refused: int = 0  # commits answered 409
+    posted: list[tuple[int, str]] = field(default_factory=list)  # (seq, reason) created
+    events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, text)
+
+    def __post_init__(self) -> None:
+        self.stored = copy.deepcopy(self.stored)
+        self.stored["metadata"] = {"namespace": NAMESPACE, "resourceVersion": "1"} | dict(
+            self.stored["metadata"]
+        )
+
+    def copy(self) -> FakeResource:
+        """A tick's copy of the object as it is stored now."""
+        return FakeResource(copy.deepcopy(self.stored), self)
+
+    def moved(self) -> None:
+        """Someone else's write (a person's kubectl annotate): the resourceVersion moves."""
+        meta = self.stored["metadata"]
+        meta["resourceVersion"] = str(int(meta["resourceVersion"]) + 1)
+
+
+@dataclass
+class FakeResource:
+    body: dict[str, Any]
+    rollout: FakeRollout
+
+    def _stale(self) -> bool:
+        stored = self.rollout.stored["metadata"]["resourceVersion"]
+        return bool(self.body["metadata"]["resourceVersion"] != stored)
+
+    async def commit(self, patch: Mapping[str, Any], guarded: bool = True) -> str | None:
+        self.rollout.commits.append((copy.deepcopy(dict(patch)), guarded))
+        if guarded and self._stale():
+            self.rollout.refused += 1
+            return None
+        stored = self.rollout.stored
+        status = merge(stored.get("status"), copy.deepcopy(dict(patch)))
+        if status != stored.get("status"):  # a write that changes nothing writes nothing
+            stored["status"] = status
+            self.rollout.moved()
+        return str(stored["metadata"]["resourceVersion"])
+
+    async def clear_request(self) -> None:
+        annotations = self.rollout.stored["metadata"].get("annotations") or {}
+        if annotations.pop(REQUEST_ANNOTATION, None) is not None:
+            self.rollout.moved()
+
+    async def post(self, record: EventRecord) -> bool:
+        if any(seq == record.seq for seq, _ in self.rollout.posted):
+            return False  # the Event's name is per seq (adapters/events.py)
+        self.rollout.posted.append((record.seq, record.reason))
+        return True
+
+    def event(self, type_: str, reason: str, message: str) -> None:
+        self.rollout.events.append((type_, reason, message))
+
+
+@dataclass
+class FakeRouter:
+    """A router that shows what it was last told (`weight`, `pins`); `fail`: every write raises."""
+
+    weight: int | None = 0
+    pins: tuple[str, ...] | None = ()
+    fail: Exception | None = None
+    writes: list[SetWeight | SetPins] = field(default_factory=list)
+
+    def read_weight(self, expected: int) -> int | None:
+        return self.weight
+
+    def read_pins(self) -> tuple[str, ...] | None:
+        return self.pins
+
+    async def set_weight(self, weight: int) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.writes.append(SetWeight(weight))
+        self.weight = weight
+
+    async def set_pins(self, pins: tuple[str, ...]) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.writes.append(SetPins(pins))
+        self.pins = pins

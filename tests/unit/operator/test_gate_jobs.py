@@ -9,7 +9,7 @@ from codemode_operator.rollout import RunGateJob
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 LABEL_VALUE = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 GATES = [
-    RunGateJob(step=step, index=index, attempt=attempt)
+    RunGateJob(step=step, index=index, attempt=attempt, job={})
     for attempt in (1, 2, 12)
     for step in range(20)  # the CRD's limits: 20 steps of 5 gates
     for index in range(5)
@@ -34,7 +34,7 @@ def test_long_rollout_names_give_distinct_dns_labels_per_attempt_step_and_gate(
 
 
 def test_rollouts_sharing_a_long_prefix_get_different_names() -> None:
-    gate = RunGateJob(step=0, index=0, attempt=1)
+    gate = RunGateJob(step=0, index=0, attempt=1, job={})
     first, second = _long(100), _long(99) + "y"
     assert first[:90] == second[:90]
     assert job_name(first, gate) != job_name(second, gate)
@@ -42,7 +42,7 @@ def test_rollouts_sharing_a_long_prefix_get_different_names() -> None:
 
 
 def test_short_names_are_kept_as_they_are_and_every_name_is_deterministic() -> None:
-    gate = RunGateJob(step=1, index=2, attempt=3)
+    gate = RunGateJob(step=1, index=2, attempt=3, job={})
     assert job_name("mcp", gate) == "mcp-a3-s2-g3"
     assert job_name("a" * 54, gate) == "a" * 54 + "-a3-s2-g3"  # exactly 63
     assert job_name("a" * 55, gate) != "a" * 55 + "-a3-s2-g3"
@@ -61,11 +61,11 @@ def test_the_job_labels_are_valid_label_values_and_select_it(length: int) -> Non
         "kind": "CodeModeRollout",
         "metadata": {"name": rollout, "uid": "u-1"},
     }
-    job = job_body(owner, RunGateJob(step=0, index=1, attempt=2), {"template": {}})
+    job = job_body(owner, RunGateJob(step=0, index=1, attempt=2, job={"template": {}}))
     labels = job["metadata"]["labels"]
     assert all(len(v) <= 63 and LABEL_VALUE.fullmatch(v) for v in labels.values()), labels
     assert labels["codemode.io/rollout"] == rollout_label(rollout)
     assert (labels["codemode.io/rollout"] == rollout) == (length <= 63)
     assert (labels["codemode.io/attempt"], labels["codemode.io/step"]) == ("2", "0")
-    assert job["metadata"]["name"] == job_name(rollout, RunGateJob(step=0, index=1, attempt=2))
+    assert job["metadata"]["name"] == job_name(rollout, RunGateJob(0, 1, 2, job={}))
     assert job["metadata"]["ownerReferences"][0]["uid"] == "u-1"

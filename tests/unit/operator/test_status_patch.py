@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codemode_operator.reconciling import status_patch
+from codemode_operator.adapters.resource import status_patch
 
 from .fake_cluster import merge
 

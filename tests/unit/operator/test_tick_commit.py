@@ -1,6 +1,7 @@
 """One tick's orchestration: the status commit, guarded by the resourceVersion the tick started
-from, is what lets its actions run (reconciling.py). In-memory fakes (fake_cluster.py), the real
-core and adapters."""
+from, is what lets its actions run (reconciling.py). In-memory fakes (fake_cluster.py) and the
+real core: first with the real adapters on a fake API server, then on fakes of the adapter
+interfaces."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from codemode_operator import reconciling
 from codemode_operator.adapters.routers.gateway_api import route_pins, route_weight
 from codemode_operator.apis.names import REQUEST_ANNOTATION
-from codemode_operator.reconciling import reconcile
-from codemode_operator.rollout import RolloutStatus
+from codemode_operator.reconciling import reconcile, run
+from codemode_operator.rollout import RolloutStatus, SetPins, SetWeight
 
-from .fake_cluster import ROLLOUTS, ROUTES, FakeCluster
+from .fake_cluster import ROLLOUTS, ROUTES, FakeCluster, FakeRollout, FakeRouter
 
 T0 = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 LOGGER = logging.getLogger("test.tick")
@@ -36,12 +35,6 @@ ROLLOUT = {
         "steps": [{"weight": 5, "pause": {"duration": "1h"}}, {"weight": 100}],
     },
 }
-
-
-@pytest.fixture(autouse=True)
-def _new_process() -> None:
-    """Each test is a new operator process: no Events remembered as posted (same uid here)."""
-    reconciling._POSTED.clear()
 
 
 def _weight(fake: FakeCluster) -> int | None:
@@ -238,3 +231,75 @@ async def test_a_stale_copy_whose_status_would_not_change_still_acts_on_nothing(
     assert await _tick(fake, succeeded, T0 + timedelta(seconds=6)) is None
     assert fake.api.writes == []
     assert _weight(fake) == 0
+
+
+# The orchestrator alone (`reconciling.run`), on fakes of its adapter interfaces: the rollout's
+# own object (`Resource`) and its router.
+
+
+async def _run(
+    rollout: FakeRollout, router: FakeRouter, fake: FakeCluster, now: datetime = T0
+) -> RolloutStatus | None:
+    """A tick on the rollout as stored now."""
+    return await run(rollout.copy(), lambda _spec: router, fake.cluster(), LOGGER, now)
+
+
+def _progressing_at_5() -> list[SetWeight | SetPins]:
+    return [SetWeight(5), SetPins(("v1", "v2"))]
+
+
+async def test_a_refused_commit_drops_every_action_of_its_tick() -> None:
+    fake, router, rollout = FakeCluster(), FakeRouter(), FakeRollout(ROLLOUT)
+    stale = rollout.copy()
+    rollout.moved()  # someone's write after the tick's copy was taken
+    assert await run(stale, lambda _spec: router, fake.cluster(), LOGGER, T0) is None
+    [(patch, guarded)] = rollout.commits
+    assert guarded and patch["phase"] == "Progressing" and rollout.refused == 1
+    assert "status" not in rollout.stored
+    assert router.writes == [] and rollout.posted == [] and rollout.events == []
+    assert fake.memory.of("uid-1").posted == 0
+
+    status = await _run(rollout, router, fake)  # the fresh copy: committed, then acted on
+    assert status is not None and status.phase == "Progressing"
+    assert router.writes == _progressing_at_5()
+    assert rollout.posted == [(1, "Created")]
+
+
+async def test_a_failed_action_is_an_event_and_the_next_tick_does_it_again() -> None:
+    fake, rollout = FakeCluster(), FakeRollout(ROLLOUT)
+    router = FakeRouter(fail=RuntimeError("route unreachable"))
+    status = await _run(rollout, router, fake)
+    assert status is not None and rollout.stored["status"]["phase"] == "Progressing"
+    assert rollout.events == [
+        ("Warning", "ActionFailed", "SetWeight(weight=5): route unreachable"),
+        ("Warning", "ActionFailed", "SetPins(versions=('v1', 'v2')): route unreachable"),
+    ]
+    assert rollout.posted == [(1, "Created")]  # the rest of the tick ran
+
+    router.fail = None
+    await _run(rollout, router, fake, T0 + timedelta(seconds=5))
+    assert router.writes == _progressing_at_5()  # re-derived from the committed status
+
+
+async def test_an_unchanged_status_commits_nothing_unless_the_tick_acts() -> None:
+    fake, router = FakeCluster(), FakeRouter()
+    rollout = FakeRollout({**ROLLOUT, "spec": {**ROLLOUT["spec"], "steps": [{"weight": 100}]}})
+    for _ in range(3):  # decides 100%, reads it back (Succeeded), drops the posted Events
+        await _run(rollout, router, fake)
+    assert rollout.stored["status"]["phase"] == "Succeeded" and router.weight == 100
+    rollout.commits.clear()
+    await _run(rollout, router, fake)
+    assert rollout.commits == []  # nothing to decide, nothing to do: no call at all
+
+    router.weight = 0  # a hand edit: all traffic to v1
+    router.writes.clear()
+    version = rollout.stored["metadata"]["resourceVersion"]
+    stale = rollout.copy()
+    rollout.moved()
+    assert await run(stale, lambda _spec: router, fake.cluster(), LOGGER, T0) is None
+    assert rollout.commits == [({}, True)] and rollout.refused == 1 and router.writes == []
+
+    assert await _run(rollout, router, fake) is not None
+    assert rollout.commits[-1] == ({}, True)  # asked, accepted, nothing written
+    assert rollout.stored["metadata"]["resourceVersion"] == str(int(version) + 1)
+    assert router.writes == [SetWeight(100)]  # the router follows the status again

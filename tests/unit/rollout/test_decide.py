@@ -275,7 +275,7 @@ def test_gates_run_before_the_weight_and_a_failed_gate_rolls_back() -> None:
     ]
     world = started(spec=make_spec(steps=steps))
     world.run(timedelta(minutes=10))
-    assert RunGateJob(step=1, index=0, attempt=1) in world.log
+    assert RunGateJob(step=1, index=0, attempt=1, job=gate["job"]) in world.log
     world.gates = (GateJob(step=1, index=0, result="Running"),)
     world.run(timedelta(minutes=3))
     assert world.status.step == "1/3" and world.condition("Progressing")[1] == "WaitingForGates"

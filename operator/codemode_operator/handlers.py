@@ -20,7 +20,7 @@ from codemode_operator.adapters.lease import Elector
 from codemode_operator.adapters.routers import gateway_api
 from codemode_operator.rollout import DeploymentState, RolloutStatus
 from codemode_operator.settings import Settings
-from codemode_operator.slots import Slots
+from codemode_operator.slots import DWELL_END, READ_BACK, Due, Slots
 
 # kopf's timers need its finalizer on the rollout (to stop the timer before the object goes).
 FINALIZER = kopf.OperatorSettings().persistence.finalizer
@@ -104,15 +104,25 @@ async def _await_lease(
     return False
 
 
-def _due(body: kopf.Body) -> float | None:
-    """When this rollout's next tick became (or becomes) due, in seconds since the epoch: its
-    step's weight awaits the read-back, or its dwell ends. None: a routine tick."""
+def _due(body: kopf.Body) -> Due | None:
+    """When this rollout's next tick became (or becomes) due: its step's weight awaits the
+    read-back, or its dwell ends. None: a routine tick."""
     status = body.get("status") or {}
-    when = (status.get("applying") or {}).get("since") or status.get("stepEndsAt")
+    applying = (status.get("applying") or {}).get("since")
+    when, rank = (applying, READ_BACK) if applying else (status.get("stepEndsAt"), DWELL_END)
     try:
-        return datetime.fromisoformat(when).timestamp() if isinstance(when, str) else None
+        return (
+            Due(datetime.fromisoformat(when).timestamp(), rank) if isinstance(when, str) else None
+        )
     except ValueError:  # a status edited by hand: the tick itself reports it
         return None
+
+
+def _kind(slots: Slots, due: Due | None) -> str:
+    """The tick_wait_seconds label."""
+    if due is None or not slots.is_due(due):
+        return "routine"
+    return "read_back" if due.rank == READ_BACK else "dwell_end"
 
 
 async def _tick(
@@ -120,7 +130,7 @@ async def _tick(
     cluster: reconciling.Cluster,
     logger: kopf.Logger,
     slots: Slots,
-    due: float | None,
+    due: Due | None,
 ) -> RolloutStatus | None:
     # One tick per worker thread at a time, due ones first: the others wait here holding
     # nothing. Without it every rollout's tick was in flight at once at 500 rollouts, each with
@@ -128,7 +138,7 @@ async def _tick(
     queued = time.monotonic()
     async with slots.hold(due):
         waited = time.monotonic() - queued
-        metrics.TICK_WAIT_SECONDS.labels(str(slots.is_due(due)).lower()).observe(waited)
+        metrics.TICK_WAIT_SECONDS.labels(_kind(slots, due)).observe(waited)
         with metrics.RECONCILE_SECONDS.time():
             try:
                 return await reconciling.reconcile(body, cluster, logger)
@@ -225,7 +235,7 @@ def register(
         if wait is not None:
             await stopped.wait(wait)
             if not stopped:
-                await _tick(body, cluster, logger, slots, due=time.time())
+                await _tick(body, cluster, logger, slots, due=Due(time.time()))
 
     # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
     # so kopf makes no metadata writes of its own on the rollouts.

@@ -43,6 +43,7 @@ from codemode_operator.rollout import (
     notification,
 )
 from codemode_operator.rollout.conditions import RECONCILE_ERROR, get_condition, set_condition
+from codemode_operator.rollout.events import trim_waits
 from codemode_operator.rollout.status import NotificationsStatus
 from codemode_operator.rollout.weight import desired
 
@@ -354,11 +355,14 @@ async def _tick(
     router = _router(spec, namespace, cluster)
     observations = await _observe(body, spec, status, router, cluster, now)
     decision = decide(spec, status, observations, now)
-    _drop_posted(decision.status, body["metadata"].get("uid", name))
     failed = get_condition(decision.status, RECONCILE_ERROR)
     if failed is not None and failed.status == "True":
         set_condition(decision.status, RECONCILE_ERROR, False, "Reconciled", "ticks succeed", now)
     new = decision.status.to_crd(analysed=spec.analysis is not None)
+    # Posted Events leave the outbox with a write there is anyway (rollout/events.py).
+    if status_patch(old, new) or not trim_waits(decision.status, now):
+        _drop_posted(decision.status, body["metadata"].get("uid", name))
+        new = decision.status.to_crd(analysed=spec.analysis is not None)
     patch = status_patch(old, new)
     # A status that stays as it is may still act (Succeeded puts the router back to 100%): on a
     # stale copy that would undo a newer decision, so the tick asks the API server all the same

@@ -147,6 +147,26 @@ async def _tick(
                 raise
 
 
+async def _fresh_tick(
+    body: kopf.Body,
+    cluster: reconciling.Cluster,
+    logger: kopf.Logger,
+    slots: Slots,
+    due: Due | None,
+    stopped: kopf.DaemonStopped,
+) -> RolloutStatus | None:
+    """A tick; a due one refused as stale (kopf's copy was behind a write since) runs again as
+    soon as the watch brings the newer copy (bounded), not a timer run later: at tick 5 s that
+    was 5 s more lag from stepEndsAt to the route."""
+    seen = body.metadata.get("resourceVersion")
+    status = await _tick(body, cluster, logger, slots, due)
+    if status is not None or not slots.is_due(due):
+        return status
+    moved = lambda: body.metadata.get("resourceVersion") != seen  # noqa: E731
+    await _until(moved, OWN_WRITE_WAIT, stopped)
+    return await _tick(body, cluster, logger, slots, due) if moved() and not stopped else None
+
+
 # How long a rollout's tick counts as due (slots.py): longer than a due tick waits for a slot
 # on a loaded API server, short against a step held at its end for approval, data or a gate.
 DUE_GRACE = 60.0  # seconds
@@ -228,14 +248,14 @@ def register(
             if await leadership.write(cluster, body, elector.snapshot()):
                 moved = lambda: body.metadata.get("resourceVersion") != seen  # noqa: E731
                 await _until(moved, OWN_WRITE_WAIT, stopped)
-        status = await _tick(body, cluster, logger, slots, _due(body))
+        status = await _fresh_tick(body, cluster, logger, slots, _due(body), stopped)
         # A dwell that ends before the next timer run: tick again at its end, not up to a tick
         # late (at tick 5 s, the lag from stepEndsAt to the route would be 0-5 s plus queueing).
         wait = _until_step_end(status, settings.tick)
         if wait is not None:
             await stopped.wait(wait)
             if not stopped:
-                await _tick(body, cluster, logger, slots, due=Due(time.time()))
+                await _fresh_tick(body, cluster, logger, slots, Due(time.time()), stopped)
 
     # A watch-event handler, not on.delete: it needs no finalizer and no diff-base annotation,
     # so kopf makes no metadata writes of its own on the rollouts.

@@ -35,10 +35,11 @@ def queue(
 
 
 def trim_waits(status: RolloutStatus, now: datetime) -> bool:
-    """True while a timed dwell runs: the status then stays as it is until the dwell's end, whose
-    write takes the posted records out of the outbox. A write for their removal alone cost one
-    status PATCH per step (500 rollouts x 4 steps: 2000, in the bursts of ticks ending dwells).
-    A rollout paused, held for approval or finished has no such write coming: not then."""
+    """True while a timed dwell runs: the next write there is anyway (`stepRemaining` changes
+    within a minute, and the dwell's end) takes the posted records out of the outbox. A write
+    for their removal alone cost one status PATCH per step (500 rollouts x 4 steps: 2000, in
+    the bursts of ticks ending dwells). A rollout paused, held for approval or finished has no
+    such write coming: not then."""
     return (
         status.phase == "Progressing"
         and status.applying is None

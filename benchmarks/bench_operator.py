@@ -201,12 +201,14 @@ class Watcher:
 
 
 class Sampler:
-    """VmRSS and VmHWM of one process, once a second, in a thread."""
+    """VmRSS and VmHWM of one process, and the machine's load average, once a second, in a
+    thread (the machine is shared: the load says how much the figures owe to others' work)."""
 
     def __init__(self, pid: int) -> None:
         self.status = Path(f"/proc/{pid}/status")
         self.stat = Path(f"/proc/{pid}/stat")
         self.samples: list[tuple[float, int, int, float]] = []  # time, RSS kB, HWM kB, CPU s
+        self.loads: list[tuple[float, float]] = []  # time, 1-minute load average
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -221,9 +223,15 @@ class Sampler:
             kb = [int(fields[k].split()[0]) for k in ("VmRSS", "VmHWM")]
             cpu = sum(int(t) for t in ticks) / os.sysconf("SC_CLK_TCK")
             self.samples.append((time.monotonic(), kb[0], kb[1], cpu))
+            load = float(Path("/proc/loadavg").read_text().split()[0])
+            self.loads.append((time.monotonic(), load))
 
     def rss_mib(self, since: float, until: float) -> list[float]:
         return [rss / 1024 for t, rss, _, _ in self.samples if since <= t <= until]
+
+    def load_range(self, since: float, until: float) -> str:
+        inside = [load for t, load in self.loads if since <= t <= until]
+        return f"{min(inside):.1f}-{max(inside):.1f}" if inside else "-"
 
     def peak_at(self, since: float) -> float:
         """Seconds after `since` at which VmHWM first reached its final value."""
@@ -269,13 +277,13 @@ def reconcile_seconds(metrics_url: str) -> tuple[float, float]:
 
 
 def tick_waits(metrics_url: str) -> dict[str, tuple[float, float]]:
-    """The operator's wait for a worker slot: {due: (sum, count)}."""
+    """The operator's wait for a worker slot: {tick kind: (sum, count)}."""
     text = httpx.get(metrics_url, timeout=30).text
     found: dict[str, dict[str, float]] = {}
-    pattern = r'^codemode_rollout_tick_wait_seconds_(sum|count)\{due="(\w+)"\} (\S+)$'
-    for kind, due, value in re.findall(pattern, text, re.M):
-        found.setdefault(due, {})[kind] = float(value)
-    return {due: (v.get("sum", 0.0), v.get("count", 0.0)) for due, v in found.items()}
+    pattern = r'^codemode_rollout_tick_wait_seconds_(sum|count)\{tick="(\w+)"\} (\S+)$'
+    for part, tick, value in re.findall(pattern, text, re.M):
+        found.setdefault(tick, {})[part] = float(value)
+    return {tick: (v.get("sum", 0.0), v.get("count", 0.0)) for tick, v in found.items()}
 
 
 def report_requests(walk: Window, idle: Window, baseline: Window) -> None:
@@ -386,6 +394,7 @@ def _walk(
         hwm = max((h for _, _, h, _ in sampler.samples), default=0) / 1024
         peak_at = sampler.peak_at(walk.start)
         cpu = [sampler.cpu_share(w.start, w.start + w.seconds) for w in (walk, idle)]
+        load = sampler.load_range(walk.start, walk.start + walk.seconds)
     finally:
         sampler.stop()
         sampler.save(workdir / "logs" / "operator-rss.tsv", walk.start)
@@ -412,12 +421,12 @@ def _walk(
         f"reconcile ticks: {work_count:.0f}, mean {1000 * work_sum / max(work_count, 1):.1f} ms "
         f"(~{work_count / (walk.seconds + idle.seconds):.1f}/s)"
     )
-    for due, (total, count) in sorted(waits.items()):
-        kind = "due (dwell end, read-back)" if due == "true" else "routine"
+    for kind, (total, count) in sorted(waits.items()):
         print(
             f"wait for a worker slot, {kind}: {count:.0f} ticks, mean {total / max(count, 1):.2f} s"
         )
     print(f"operator CPU (cores busy): walk {cpu[0]:.2f}, idle {cpu[1]:.2f}")
+    print(f"load average (1 min) during the walk: {load}")
     report_requests(walk, idle, baseline)
 
 

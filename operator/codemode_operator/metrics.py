@@ -59,9 +59,9 @@ RECONCILE_SECONDS = Histogram(
 )
 TICK_WAIT_SECONDS = Histogram(
     "codemode_rollout_tick_wait_seconds",
-    "Time a tick waited for a worker slot before it ran; due: a dwell's end or a weight to read"
-    " back (those go first).",
-    ["due"],
+    "Time a tick waited for a worker slot before it ran, by tick: dwell_end, then read_back (a"
+    " weight to read back) go first, before routine.",
+    ["tick"],
 )
 
 

@@ -41,6 +41,7 @@ from codemode_operator.rollout import (
     metrics_window,
     notification,
 )
+from codemode_operator.rollout.events import trim_waits
 from codemode_operator.rollout.weight import desired
 
 # Transitions, one line each (kopf's own per-tick success lines are silenced in __main__).
@@ -275,11 +276,14 @@ async def _tick(
     router = router_for(spec)
     observations = await _observe(resource, spec, status, router, cluster, now)
     decision = decide(spec, status, observations, now)
-    _drop_posted(decision.status, recall)
     failed = get_condition(decision.status, RECONCILE_ERROR)
     if failed is not None and failed.status == "True":
         set_condition(decision.status, RECONCILE_ERROR, False, "Reconciled", "ticks succeed", now)
     new = decision.status.to_crd(analysed=spec.analysis is not None)
+    # Posted Events leave the outbox with a write there is anyway (rollout/events.py).
+    if status_patch(old, new) or not trim_waits(decision.status, now):
+        _drop_posted(decision.status, recall)
+        new = decision.status.to_crd(analysed=spec.analysis is not None)
     patch = status_patch(old, new)
     # A status that stays as it is may still act (Succeeded puts the router back to 100%): on a
     # stale copy that would undo a newer decision, so the tick asks the API server all the same

@@ -7,6 +7,11 @@ that is due (its rollout's dwell has ended, or a step's weight waits to be read 
 in before routine ones, the earliest due first. A rollout counts as due for `grace` seconds
 only: one held at its dwell's end (an approval, data, a gate) does not jump the queue on
 every tick, so routine ticks (analysis, rollbacks) are never starved for long.
+
+Among due ticks, those ending a dwell go before those reading a weight back (`Due.rank`): 500
+rollouts started together end their dwells and read their weights back in the same bursts, and
+only the first is late for the step's promise (lag from `stepEndsAt` to the route). A read-back
+let in later starts the dwell later: the step is exposed longer, never shorter.
 """
 
 from __future__ import annotations
@@ -17,10 +22,18 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+DWELL_END, READ_BACK = 0, 1  # the ranks of due ticks, the lower first
+
+
+@dataclass(frozen=True)
+class Due:
+    at: float  # when the tick became (or becomes) due, in seconds since the epoch
+    rank: int = DWELL_END
+
 
 @dataclass(eq=False)
 class _Waiter:
-    due: float | None  # seconds since the epoch; None: routine
+    due: Due | None  # None: routine
     granted: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -32,7 +45,7 @@ class Slots:
         self.waiters: list[_Waiter] = []  # in arrival order
 
     @contextlib.asynccontextmanager
-    async def hold(self, due: float | None) -> AsyncIterator[None]:
+    async def hold(self, due: Due | None) -> AsyncIterator[None]:
         """A slot for the duration of the block; `due`: when the tick became due, if it is."""
         await self._acquire(due)
         try:
@@ -40,15 +53,15 @@ class Slots:
         finally:
             self._release()
 
-    def is_due(self, due: float | None) -> bool:
-        return due is not None and due <= self.clock() <= due + self.grace
+    def is_due(self, due: Due | None) -> bool:
+        return due is not None and due.at <= self.clock() <= due.at + self.grace
 
     def next_waiter(self) -> _Waiter:
-        """The earliest due waiter, else the first to arrive."""
-        due = [w for w in self.waiters if self.is_due(w.due)]
-        return min(due, key=lambda w: w.due or 0.0) if due else self.waiters[0]
+        """The due waiter of the lowest rank, earliest due first; else the first to arrive."""
+        due = [(w.due.rank, w.due.at, w) for w in self.waiters if w.due and self.is_due(w.due)]
+        return min(due, key=lambda d: d[:2])[2] if due else self.waiters[0]
 
-    async def _acquire(self, due: float | None) -> None:
+    async def _acquire(self, due: Due | None) -> None:
         if self.free and not self.waiters:
             self.free -= 1
             return

@@ -37,15 +37,17 @@ def format_duration(value: timedelta) -> str:
 
 
 def format_remaining(value: timedelta) -> str:
-    """Time left for people and printer columns: to the minute once it is over two minutes.
+    """Time left for people and printer columns, rounded up: to the minute once it is over two
+    minutes, to 30 s below.
 
     Coarse on purpose: the status is rewritten only when it changes, so a to-the-second
-    countdown would cost one API write per rollout per tick for hours.
+    countdown cost one API write per rollout per tick while dwelling (at 500 rollouts with 20 s
+    dwells, writes that queued the ticks ending dwells); at this grain a dwell of up to 30 s
+    writes none, a long one one a minute. `stepEndsAt` has the exact time.
     """
     seconds = max(0, math.ceil(value.total_seconds()))
-    if seconds >= 120:
-        seconds = 60 * math.ceil(seconds / 60)
-    return format_duration(timedelta(seconds=seconds))
+    grain = 60 if seconds > 120 else 30
+    return format_duration(timedelta(seconds=grain * math.ceil(seconds / grain)))
 
 
 def _coerce(value: object) -> object:

@@ -43,12 +43,18 @@ def test_formats_for_people(value: timedelta, text: str) -> None:
 @pytest.mark.parametrize(
     ("left", "shown"),
     [
-        (timedelta(seconds=0.2), "1s"),
-        (timedelta(seconds=119), "1m59s"),
+        (timedelta(0), "0s"),
+        (timedelta(seconds=0.2), "30s"),
+        (timedelta(seconds=30), "30s"),
+        (timedelta(seconds=31), "1m"),
+        (timedelta(seconds=61), "1m30s"),
+        (timedelta(seconds=119), "2m"),
         (timedelta(seconds=121), "3m"),
         (timedelta(minutes=59, seconds=59), "1h"),
         (timedelta(hours=1, minutes=29, seconds=1), "1h30m"),
     ],
 )
-def test_time_left_is_to_the_minute_past_two_minutes(left: timedelta, shown: str) -> None:
+def test_time_left_is_rounded_up_to_30s_and_to_the_minute_past_two_minutes(
+    left: timedelta, shown: str
+) -> None:
     assert format_remaining(left) == shown

@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from codemode_operator.slots import Slots
+from codemode_operator.slots import READ_BACK, Due, Slots
 
 NOW = 1_000_000.0
 GRACE = 60.0
 
 
-async def _order(slots: Slots, dues: list[float | None]) -> list[int]:
+async def _order(slots: Slots, dues: list[Due | None]) -> list[int]:
     """Queue one tick per `dues` behind a held slot, release it; the order they ran in."""
     ran: list[int] = []
 
-    async def tick(index: int, due: float | None) -> None:
+    async def tick(index: int, due: Due | None) -> None:
         async with slots.hold(due):
             ran.append(index)
 
@@ -32,13 +32,18 @@ def _slots() -> Slots:
 
 
 async def test_a_due_tick_goes_ahead_of_routine_ones_earliest_due_first() -> None:
-    dues = [None, None, NOW - 2, None, NOW - 5, NOW + 10]  # the last one is not due yet
+    dues = [None, None, Due(NOW - 2), None, Due(NOW - 5), Due(NOW + 10)]  # the last: not yet
     assert await _order(_slots(), dues) == [4, 2, 0, 1, 3, 5]
 
 
+async def test_dwell_ends_go_ahead_of_read_backs_and_read_backs_of_routine_ticks() -> None:
+    dues = [None, Due(NOW - 9, READ_BACK), Due(NOW - 1), Due(NOW - 5, READ_BACK), Due(NOW - 2)]
+    assert await _order(_slots(), dues) == [4, 2, 1, 3, 0]
+
+
 async def test_a_rollout_held_past_the_grace_waits_its_turn() -> None:
-    dues = [None, NOW - GRACE - 1, None]
-    assert await _order(_slots(), dues) == [0, 1, 2]
+    dues = [None, Due(NOW - GRACE - 1), None, Due(NOW - GRACE - 1, READ_BACK)]
+    assert await _order(_slots(), dues) == [0, 1, 2, 3]
 
 
 async def test_a_cancelled_waiter_gives_its_slot_on() -> None:
@@ -52,7 +57,7 @@ async def test_a_cancelled_waiter_gives_its_slot_on() -> None:
             await waiting
         assert slots.waiters == []
     assert slots.free == 1
-    async with slots.hold(NOW):  # nothing left behind: the slot is taken at once
+    async with slots.hold(Due(NOW)):  # nothing left behind: the slot is taken at once
         assert slots.free == 0
     assert slots.free == 1
 

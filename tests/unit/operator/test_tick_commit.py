@@ -155,10 +155,15 @@ async def test_an_unchanged_status_is_not_written_and_its_leftover_events_still_
     assert fake.api.status_writes() == []  # no decision: no write of the outbox's alone
     assert await _tick(fake, body, T0) is not None  # the same copy: posted already, not again
     assert [e["reason"] for e in fake.api.events] == ["Created", "StepStarted"]
-    # The next tick's decision drops them, guarded by the copy it started from.
+    # While the dwell runs their removal alone is no write (rollout/events.py) ...
+    assert await _tick(fake, body, T0 + timedelta(seconds=20)) is not None
+    assert fake.api.status_writes() == []
+    # ... the next write there is (here the time left, down to the last minute) drops them,
+    # guarded by the copy it started from.
+    assert await _tick(fake, body, T0 + timedelta(minutes=59)) is not None
     assert fake.api.status_writes() == [
         {
-            "status": {"events": {"outbox": []}},
+            "status": {"stepRemaining": "1m", "events": {"outbox": []}},
             "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
         }
     ]
@@ -169,7 +174,9 @@ async def test_an_unchanged_status_on_a_stale_copy_posts_each_event_once_and_tri
 ):
     fake = FakeCluster()
     fake.api.put(ROUTES, ROUTE)
-    fake.api.put(ROLLOUTS, ROLLOUT)
+    # Held for approval: no dwell whose end would take the posted records out, so they go at once.
+    manual = [{"weight": 5, "pause": {"untilApproved": True}}, {"weight": 100}]
+    fake.api.put(ROLLOUTS, {**ROLLOUT, "spec": {**ROLLOUT["spec"], "steps": manual}})
     fake.api.fail_events = True
     for _ in range(3):
         await _tick_latest(fake)

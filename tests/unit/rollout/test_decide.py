@@ -410,3 +410,18 @@ def test_without_analysis_the_status_has_no_analysis_block_and_no_verdict() -> N
     analysed = started()
     assert analysed.status.verdict == "Inconclusive"
     assert analysed.status.to_crd(analysed=True)["analysis"]["verdict"] == "Inconclusive"
+
+
+def test_a_short_dwell_changes_nothing_in_the_status_from_its_start_to_its_end() -> None:
+    """Every tick of a 20 s dwell (here each second) leaves the stored status as it is: the
+    time left is shown to 30 s, so no tick writes a status while it dwells."""
+    steps = [{"weight": w, "pause": {"duration": "20s"}} for w in (5, 25)] + [{"weight": 100}]
+    world = started(spec=make_spec(analysis=None, steps=steps))
+    assert world.status.step_remaining == "30s"
+    stored = world.status.to_crd(analysed=False)
+    ends = world.status.step_ends_at
+    assert ends is not None
+    while world.now + timedelta(seconds=1) < ends:
+        world.now += timedelta(seconds=1)
+        assert world.tick() == ()
+        assert world.status.to_crd(analysed=False) == stored

@@ -41,3 +41,32 @@ def test_an_undeliverable_outbox_keeps_the_newest() -> None:
     outbox = world.status.events.outbox
     assert len(outbox) == events.KEEP and outbox[-1].seq == events.KEEP + 10
     assert len(outbox[0].message) == events.MESSAGE_LIMIT
+
+
+def _short_dwells() -> World:
+    steps = [{"weight": w, "pause": {"duration": "20s"}} for w in (5, 25)] + [{"weight": 100}]
+    return World(spec=make_spec(analysis=None, steps=steps)).start()
+
+
+def test_the_posted_records_wait_for_the_end_of_a_running_dwell_only() -> None:
+    world = _short_dwells()
+    assert events.trim_waits(world.status, world.now)  # step 1 dwells until now + 20 s
+    world.now += timedelta(seconds=20)
+    assert not events.trim_waits(world.status, world.now)  # its end: a write comes now
+    world.tick()  # enters step 2: its weight is applying, not dwelling yet
+    assert world.status.applying is not None
+    assert not events.trim_waits(world.status, world.now)
+    world.run_until("Succeeded", limit=timedelta(minutes=5))
+    assert not events.trim_waits(world.status, world.now)  # nothing comes after Succeeded
+
+
+def test_no_trim_waits_for_an_approval_or_a_pause() -> None:
+    manual = [{"weight": 5, "pause": {"untilApproved": True}}, {"weight": 100}]
+    world = World(spec=make_spec(analysis=None, steps=manual)).start()
+    assert world.status.phase == "Progressing" and world.status.step_ends_at is None
+    assert not events.trim_waits(world.status, world.now)
+    world = _short_dwells()
+    world.spec = world.spec.model_copy(update={"paused": True})
+    world.tick()
+    assert world.status.phase == "Paused"
+    assert not events.trim_waits(world.status, world.now)

@@ -11,7 +11,7 @@ IMAGE_PACKAGES := mmdebstrap buildah
 APT_PACKAGES := prometheus iproute2 redis-server $(NODE_PACKAGES) $(IMAGE_PACKAGES)
 PYTEST_ARGS ?=
 
-.PHONY: help deps system-packages python-deps node-deps binaries images test test-unit test-e2e lint demo bench clean chart-files
+.PHONY: help deps system-packages python-deps node-deps binaries images prepare test test-unit test-e2e lint demo bench clean chart-files
 
 help:
 	@echo "make demo   - the main job: a local cluster with a real node, the charts, Traefik, two rollouts"
@@ -43,14 +43,15 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 node-deps: $(if $(wildcard package.json),node_modules/.package-lock.json)
 
-# Kubernetes, etcd, kwok, helm, CoreDNS and Prometheus built from pinned Go modules, cached by
-# version (and source hash) outside the clone.
+# Kubernetes, etcd, kwok, helm, CoreDNS and Prometheus built by one `go build` of devcluster/go
+# (shared dependencies compile once), cached by version and source hash outside the clone.
 binaries: python-deps
 	$(PY) -m devcluster build
 
 # The three images of images/Dockerfile, built here without a registry (devcluster/images.py),
 # and the registry storage the real node pulls them from; unchanged inputs rebuild nothing.
-images: system-packages python-deps binaries
+# It needs none of the Go binaries (the pause binary is C, built by the step itself).
+images: system-packages python-deps
 	$(PY) -m devcluster images
 
 # mypy checks what pyproject's [tool.mypy] names (strict on the rollout core).
@@ -59,8 +60,14 @@ lint: python-deps
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
+# Everything `test` needs, at once: on a fresh machine the Go build keeps both cores busy for
+# many minutes while the image build mostly waits on downloads and disks, so the two overlap.
+# Their progress lines are prefixed by what they build, so the interleaved output stays legible.
+prepare:
+	@$(MAKE) --no-print-directory -j3 deps images lint
+
 # pytest's exit 5 (no tests collected) is a failure here, and says so.
-test: deps images lint
+test: prepare
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$rc
 
@@ -74,7 +81,8 @@ test-e2e: deps
 	CODEMODE_EXISTING_CLUSTER=1 $(PY) -m pytest -m cluster $(PYTEST_ARGS)
 
 # The staging stack (a real node running the project's images, Traefik) and two rollouts.
-demo: deps images
+demo:
+	@$(MAKE) --no-print-directory -j3 deps images
 	$(PY) -m demo
 
 # Speed, memory and decision-quality goals; the figures go to docs/benchmarks.md (not asserted).

@@ -1,12 +1,13 @@
 """Every pinned version of the local stack, in one place.
 
-`devcluster/go/go.mod` pins the same Kubernetes release (a unit test keeps the two in step).
+`devcluster/go/go.mod` pins the same Kubernetes release and the same Go tools (a unit test keeps
+the two in step): every Go binary is built from that one module.
 """
 
 KUBERNETES = "v1.37.2"  # kube-apiserver, controller-manager, scheduler, kubectl
 ETCD = "v3.7.0"  # the etcd server module that Kubernetes itself requires
 PAUSE = "3.10.2"  # the pause image kubeadm pins for this release, built from its pause.c
-COREDNS = "v1.15.0"  # a real node's cluster DNS (devcluster/coredns/go.mod pins it)
+COREDNS = "v1.15.0"  # a real node's cluster DNS (devcluster/go/cmd/coredns)
 KWOK = "v0.8.0"  # fake nodes and pods that turn Ready without a container runtime
 HELM = "v3.22.0"
 GATEWAY_API = "v1.6.3"  # HTTPRoute CRDs (v1.7 needs Go 1.27), read from the Go module at run time

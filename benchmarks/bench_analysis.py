@@ -29,8 +29,9 @@ from codemode_operator.rollout import (
     RolloutSpec,
     RolloutStatus,
     SetWeight,
+    WeightReading,
     decide,
-    metrics_window,
+    plan,
     verdict,
 )
 from codemode_operator.rollout.suspicion import SUSPECTED
@@ -212,7 +213,8 @@ def _rollout(
     for _ in range(MAX_TICKS):
         if status.phase == "Succeeded":
             return math.nan, math.nan, held
-        window = metrics_window(spec, status, now)
+        wanted = plan(spec, status, now)
+        window = wanted.window
         sample = None
         if window is not None:
             if status.step_index != step_index:
@@ -238,7 +240,9 @@ def _rollout(
             generation=1,
             canary=READY,
             stable=READY,
-            router_weight=router,
+            router_weight=WeightReading(
+                desired=wanted.weight, verified=router == wanted.weight, shown=router
+            ),
             router_pins=(),
             metrics=sample,
         )

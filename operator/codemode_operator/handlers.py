@@ -7,6 +7,7 @@ reconcile; a standby's timers wait for the lease, so a takeover acts at once, no
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -83,14 +84,17 @@ class _IndexView(Mapping[tuple[str, str], Any]):
         return len(self.index or {})
 
 
-async def _await_lease(elector: Elector, resource: Resource, stopped: kopf.DaemonStopped) -> bool:
+async def _await_lease(
+    elector: Elector, resource: Callable[[], Resource], stopped: kopf.DaemonStopped
+) -> bool:
     """True once this replica leads; False when kopf stops the timer first. Meanwhile the
-    rollout's Controller condition says so if no replica can hold the lease."""
+    rollout's Controller condition says so if no replica can hold the lease (each write on
+    the body as it is then: `resource()` takes its resourceVersion)."""
     while not stopped:
         state = elector.snapshot()
         if state.leading:
             return True
-        await leadership.write(resource, state)
+        await leadership.write(resource(), state)
         # Woken at once by the lease, or by kopf stopping the timer; else the condition is
         # looked at again after a lease duration.
         waits = {
@@ -251,14 +255,14 @@ def register(
         )
         await _until(lambda: _has_finalizer(body), FINALIZER_WAIT, stopped)
         if elector is not None:
-            resource = ApiResource(kube, body, _event)
+            resource = functools.partial(ApiResource, kube, body, _event)
             if not await _await_lease(elector, resource, stopped):
                 return
             # Named once per rollout and leadership. That write moves the resourceVersion: the
             # tick waits for it in the live body, else its guarded commit would be refused and a
             # takeover would act a whole tick later.
             seen = body.metadata.get("resourceVersion")
-            if await leadership.write(resource, elector.snapshot()):
+            if await leadership.write(resource(), elector.snapshot()):
                 moved = lambda: body.metadata.get("resourceVersion") != seen  # noqa: E731
                 await _until(moved, OWN_WRITE_WAIT, stopped)
         status = await _fresh_tick(body, cluster, logger, slots, _due(body), stopped)

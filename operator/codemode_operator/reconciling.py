@@ -38,11 +38,10 @@ from codemode_operator.rollout import (
     SetPins,
     SetWeight,
     decide,
-    metrics_window,
     notification,
+    plan,
 )
 from codemode_operator.rollout.events import trim_waits
-from codemode_operator.rollout.weight import desired
 
 # Transitions, one line each (kopf's own per-tick success lines are silenced in __main__).
 TRANSITIONS_LOG = logging.getLogger("codemode.rollout")
@@ -77,27 +76,25 @@ async def _observe(
 ) -> Observations:
     meta = resource.body["metadata"]
     namespace = meta["namespace"]
-    window = metrics_window(spec, status, now)
-    gated = any(step.gates for step in spec.steps)
+    wanted = plan(spec, status, now)
     return Observations(
         generation=meta.get("generation", 0),
         canary=cluster.deployments.get((namespace, spec.canary.deployment)),
         stable=cluster.deployments.get((namespace, spec.stable.deployment)),
-        router_weight=router.read_weight(desired(spec, status)),
+        router_weight=router.verify_weight(wanted.weight),
         router_pins=router.read_pins(),
-        metrics=await prometheus.sample(spec.analysis, window)
-        if window and spec.analysis
+        metrics=await prometheus.sample(spec.analysis, wanted.window)
+        if wanted.window and spec.analysis
         else None,
         request=(meta.get("annotations") or {}).get(REQUEST_ANNOTATION),
         gates=await jobs.observe(cluster.kube, namespace, meta["name"], status.attempt)
-        if gated
+        if wanted.gates
         else (),
     )
 
 
 async def _act(
     resource: Resource,
-    spec: RolloutSpec,
     router: Router,
     cluster: Cluster,
     actions: tuple[Any, ...],
@@ -111,7 +108,7 @@ async def _act(
             elif isinstance(action, SetPins):
                 await router.set_pins(action.versions)
             elif isinstance(action, ScaleStable):
-                await cluster.kube.scale(namespace, spec.stable.deployment, action.replicas)
+                await cluster.kube.scale(namespace, action.deployment, action.replicas)
             elif isinstance(action, RunGateJob):
                 job = jobs.job_body(resource.body, action)
                 await cluster.kube.create_job(namespace, job)
@@ -291,7 +288,7 @@ async def _tick(
     acts = any(not isinstance(action, Emit) for action in decision.actions)
     if (patch or acts) and await resource.commit(patch) is None:
         return None
-    await _act(resource, spec, router, cluster, decision.actions, logger)
+    await _act(resource, router, cluster, decision.actions, logger)
     await _post_events(resource, decision.status, recall, logger)
     await _notify(resource, spec, decision.status, cluster, recall, now)
     reasons = [a.reason for a in decision.actions if isinstance(a, Emit)]

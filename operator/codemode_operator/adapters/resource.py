@@ -1,8 +1,8 @@
 """The CodeModeRollout's own I/O: its status, its request annotation and its Events.
 
 A tick's status write is its commit point. It carries the resourceVersion of the copy the tick
-read, so a tick that ran on a stale copy (kopf's watch lagging behind our own last write) is
-refused by the API server (409) and the tick does nothing else. The write is a JSON merge
+read (taken when the tick starts), so a tick that ran on a stale copy (kopf's watch lagging
+behind our own last write) is refused by the API server (409) and the tick does nothing else. The write is a JSON merge
 patch of the status alone (the status subresource).
 """
 
@@ -28,12 +28,13 @@ class Resource(Protocol):
 
     @property
     def body(self) -> Mapping[str, Any]:
-        """The copy the tick decides on (kopf's; its resourceVersion guards the commit)."""
+        """The copy the tick decides on (kopf's)."""
 
     async def commit(self, patch: Mapping[str, Any], guarded: bool = True) -> str | None:
-        """Merge `patch` into the status; `guarded`: only if the object is still at the body's
-        resourceVersion, else None (a 409: the copy was stale). An empty guarded patch asks
-        just that, without a write. Returns the stored resourceVersion."""
+        """Merge `patch` into the status; `guarded`: only if the object is still at the
+        resourceVersion the body had when this `Resource` was made (the tick's start), else
+        None (a 409: the copy was stale). An empty guarded patch asks just that, without a
+        write. Returns the stored resourceVersion."""
 
     async def clear_request(self) -> None:
         """Remove the request annotation (its request is recorded in the status)."""
@@ -63,11 +64,15 @@ def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, An
 
 
 class ApiResource:
-    """`Resource` on the API server. `body` is read at each call, not copied: kopf's timers
-    get a live body that its watch keeps up to date."""
+    """`Resource` on the API server, made when a tick starts (one per tick, or per leadership
+    write). `body` is read at each call, not copied: kopf's timers get a live body that its
+    watch keeps up to date, in place, while the tick awaits. So the resourceVersion that
+    guards the commit is the one taken here: the live body's at commit time may belong to a
+    newer copy than the one the tick decided on, and would let a stale decision through."""
 
     def __init__(self, kube: Kube, body: Mapping[str, Any], event: EventFn) -> None:
         self.kube, self._body, self._event = kube, body, event
+        self.version: str = body["metadata"]["resourceVersion"]
 
     @property
     def body(self) -> Mapping[str, Any]:
@@ -77,7 +82,7 @@ class ApiResource:
         meta = self._body["metadata"]
         payload: dict[str, Any] = {"status": patch}
         if guarded:
-            payload["metadata"] = {"resourceVersion": meta["resourceVersion"]}
+            payload["metadata"] = {"resourceVersion": self.version}
         try:
             stored = await asyncio.to_thread(
                 self.kube.custom.patch_namespaced_custom_object_status,

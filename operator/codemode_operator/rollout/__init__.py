@@ -1,11 +1,12 @@
-"""The pure rollout core: `decide` turns spec, status and observations into actions."""
+"""The pure rollout core: `plan` says what a tick must observe, `decide` turns spec, status and
+observations into actions."""
 
 from codemode_operator.apis.duration import format_duration, parse_duration
 from codemode_operator.apis.spec import RolloutSpec
 from codemode_operator.apis.status import Counts, RolloutStatus
 
 from .actions import Action, ClearRequest, Emit, RunGateJob, ScaleStable, SetPins, SetWeight
-from .analysis import Window, metrics_window
+from .analysis import Window
 from .decide import Decision, decide
 from .observations import (
     DeploymentState,
@@ -14,7 +15,9 @@ from .observations import (
     MetricsFailure,
     MetricsSample,
     Observations,
+    WeightReading,
 )
+from .plan import Plan, plan
 
 __all__ = [
     "Action",
@@ -28,15 +31,17 @@ __all__ = [
     "MetricsFailure",
     "MetricsSample",
     "Observations",
+    "Plan",
     "RolloutSpec",
     "RolloutStatus",
     "RunGateJob",
     "ScaleStable",
     "SetPins",
     "SetWeight",
+    "WeightReading",
     "Window",
     "decide",
     "format_duration",
-    "metrics_window",
     "parse_duration",
+    "plan",
 ]

@@ -17,6 +17,7 @@ class SetPins:
 
 @dataclass(frozen=True)
 class ScaleStable:
+    deployment: str  # v1's Deployment, in the rollout's namespace
     replicas: int  # 0 after success; the recorded count to restore v1
 
 

@@ -97,11 +97,28 @@ class GateJob(_Observed):
     result: Literal["Running", "Succeeded", "Failed"]
 
 
+class WeightReading(_Observed):
+    """The router's answer to `plan`'s weight: whether its state realises exactly that weight
+    (`verified`), and the v2 weight it shows (people-facing: the replicas router's is the real
+    ratio of its replicas, rounded, so never compared to decide anything on its own)."""
+
+    desired: int  # the weight the router was asked to verify
+    verified: bool
+    shown: int
+
+    def realises(self, weight: int) -> bool:
+        """Whether the router applies `weight`: its own verification for the weight it was asked
+        about. Another one was decided in this very tick (a step entered, a rollback): what the
+        router shows stands in, for this tick's write alone, since the next tick's plan asks
+        the router to verify it and no dwell starts before that."""
+        return self.verified if weight == self.desired else self.shown == weight
+
+
 class Observations(_Observed):
     generation: int
     canary: DeploymentState | None = None  # None: the Deployment is missing
     stable: DeploymentState | None = None
-    router_weight: int | None = None  # None: not known, so a weight is always written
+    router_weight: WeightReading | None = None  # None: not known, so a weight is always written
     router_pins: tuple[str, ...] | None = None  # pinned versions the router shows (None: unknown)
     metrics: MetricsSample | MetricsFailure | None = None  # None: no check was due
     request: str | None = None  # the `codemode.io/request` annotation

@@ -16,5 +16,5 @@ def check(t: Tick) -> None:
     if t.now - status.succeeded_at >= after and stable is not None:
         status.stable_scaled_down_at = t.now
         status.stable_replicas = stable.desired_replicas  # what an abort restores
-        t.actions.append(ScaleStable(0))
+        t.actions.append(ScaleStable(t.spec.stable.deployment, 0))
         t.emit("StableScaledDown", f"v1 scaled to 0 (was {stable.desired_replicas} replicas)")

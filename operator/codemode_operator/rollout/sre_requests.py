@@ -40,7 +40,7 @@ def _abort(t: Tick) -> None:
     status = t.status
     if status.stable_scaled_down_at is not None and status.stable_replicas is not None:
         # v1 was scaled to 0 after success: bring it back; traffic moves once it is available.
-        t.actions.append(ScaleStable(status.stable_replicas))
+        t.actions.append(ScaleStable(t.spec.stable.deployment, status.stable_replicas))
         status.stable_scaled_down_at = None
     phases.end(t, "Aborted", "AbortRequested", "aborted by request: all traffic to v1")
 

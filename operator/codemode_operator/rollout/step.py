@@ -60,6 +60,12 @@ def enter(t: Tick, index: int) -> None:
         status.phase = "Progressing"
 
 
+def _applied(t: Tick) -> bool:
+    """Whether the router verified the weight the status wants now."""
+    reading = t.observations.router_weight
+    return reading is not None and reading.realises(weight.desired(t.spec, t.status))
+
+
 def confirm(t: Tick) -> None:
     """The dwell starts once the router shows the entered step's weight (read back).
 
@@ -68,7 +74,7 @@ def confirm(t: Tick) -> None:
     begin at the first tick that sees the weight applied.
     """
     status, applying = t.status, t.status.applying
-    if applying is None or t.observations.router_weight != weight.desired(t.spec, status):
+    if applying is None or not _applied(t):
         return
     last = status.step_index == len(t.spec.steps) - 1
     if last and status.phase == "Paused":
@@ -94,10 +100,10 @@ def confirm(t: Tick) -> None:
 def _holding(t: Tick) -> tuple[str, str] | None:
     """Why the current step may not end yet, or None."""
     status, analysis = t.status, t.status.analysis
-    wanted, shown = weight.desired(t.spec, status), t.observations.router_weight
-    if status.applying is not None or shown != wanted:
+    if status.applying is not None or not _applied(t):
         # Also after a restart: the route is made to match the status before a step ends.
-        seen = "unknown" if shown is None else f"{shown}%"
+        wanted, reading = weight.desired(t.spec, status), t.observations.router_weight
+        seen = "unknown" if reading is None else f"{reading.shown}%"
         return "ApplyingWeight", f"waiting for the router to show {wanted}% to v2 (shows {seen})"
     if t.step.manual and not status.step_approved:
         return "WaitingForApproval", f"annotate {REQUEST_ANNOTATION}=promote to go on"

@@ -25,4 +25,5 @@ def sync(spec: RolloutSpec, status: RolloutStatus, observed: Observations) -> Se
             return None
         status.stable_replicas = None
     status.canary_weight = target
-    return SetWeight(target) if observed.router_weight != target else None
+    shown = observed.router_weight
+    return None if shown is not None and shown.realises(target) else SetWeight(target)

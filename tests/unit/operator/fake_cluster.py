@@ -11,7 +11,7 @@ resourceVersion stays), a status patch is a JSON merge patch of the status alone
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -20,7 +20,7 @@ from codemode_operator.apis.names import REQUEST_ANNOTATION
 from codemode_operator.apis.status import EventRecord
 from codemode_operator.memory import Memory
 from codemode_operator.reconciling import Cluster
-from codemode_operator.rollout import DeploymentState, SetPins, SetWeight
+from codemode_operator.rollout import DeploymentState, SetPins, SetWeight, WeightReading
 from kubernetes.client import ApiClient, ApiException
 
 NAMESPACE = "mcp"
@@ -142,6 +142,9 @@ class FakeKube:
     api: ApiServer
     scaled: list[tuple[str, int]] = field(default_factory=list)
     created_jobs: list[dict[str, Any]] = field(default_factory=list)
+    # Runs while a tick awaits the gate Jobs' list: what happens meanwhile (kopf's watch
+    # updating the live body in place, someone's write).
+    while_listing: Callable[[], None] | None = None
 
     @property
     def custom(self) -> ApiServer:
@@ -158,6 +161,8 @@ class FakeKube:
         self.created_jobs.append(job)
 
     async def jobs(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        if self.while_listing is not None:
+            self.while_listing()
         return []
 
 
@@ -237,10 +242,13 @@ class FakeRollout:
 class FakeResource:
     body: dict[str, Any]
     rollout: FakeRollout
+    version: str = field(init=False)  # the body's when the tick started, as ApiResource's
+
+    def __post_init__(self) -> None:
+        self.version = self.body["metadata"]["resourceVersion"]
 
     def _stale(self) -> bool:
-        stored = self.rollout.stored["metadata"]["resourceVersion"]
-        return bool(self.body["metadata"]["resourceVersion"] != stored)
+        return bool(self.version != self.rollout.stored["metadata"]["resourceVersion"])
 
     async def commit(self, patch: Mapping[str, Any], guarded: bool = True) -> str | None:
         self.rollout.commits.append((copy.deepcopy(dict(patch)), guarded))
@@ -278,8 +286,10 @@ class FakeRouter:
     fail: Exception | None = None
     writes: list[SetWeight | SetPins] = field(default_factory=list)
 
-    def read_weight(self, expected: int) -> int | None:
-        return self.weight
+    def verify_weight(self, desired: int) -> WeightReading | None:
+        if self.weight is None:
+            return None
+        return WeightReading(desired=desired, verified=self.weight == desired, shown=self.weight)
 
     def read_pins(self) -> tuple[str, ...] | None:
         return self.pins

@@ -1,11 +1,18 @@
-"""The routers' pure parts: the weight an HTTPRoute carries, the route at a weight, the replicas."""
+"""The routers' pure parts: the weight an HTTPRoute carries, the route at a weight, the replicas;
+and how each router verifies a desired weight on the copy it watches."""
 
 from typing import Any
 
 import pytest
-from codemode_operator.adapters.routers.gateway_api import RouteError, route_weight, with_weight
+from codemode_operator.adapters.routers.gateway_api import (
+    GatewayAPIRouter,
+    RouteError,
+    realises,
+    route_weight,
+    with_weight,
+)
 from codemode_operator.adapters.routers.replicas import ReplicasRouter, split
-from codemode_operator.rollout import DeploymentState
+from codemode_operator.rollout import DeploymentState, WeightReading
 
 HEALTH = {
     "matches": [{"path": {"type": "Exact", "value": "/healthz"}}],
@@ -113,12 +120,49 @@ def _deployment(replicas: int) -> DeploymentState:
     return DeploymentState(desired_replicas=replicas)
 
 
-def test_the_replicas_router_reads_the_weight_from_the_deployments() -> None:
-    def read(v1: int, v2: int, expected: int) -> int | None:
+def test_the_replicas_router_verifies_the_split_and_shows_the_real_ratio() -> None:
+    def verify(v1: int, v2: int, desired: int) -> WeightReading | None:
         observed = (_deployment(v1), _deployment(v2))
         router = ReplicasRouter(None, "ns", "mcp-v1", "mcp-v2", 4, observed)  # type: ignore[arg-type]
-        return router.read_weight(expected)
+        return router.verify_weight(desired)
 
-    assert read(3, 1, expected=5) == 5  # the split for 5%: it shows that weight
-    assert read(3, 1, expected=50) == 25  # another split: its own share
-    assert read(0, 0, expected=5) is None
+    # The split for 5% is one pod of 4: verified, and honest about the share it gives.
+    assert verify(3, 1, desired=5) == WeightReading(desired=5, verified=True, shown=25)
+    assert verify(3, 1, desired=50) == WeightReading(desired=50, verified=False, shown=25)
+    assert verify(4, 0, desired=0) == WeightReading(desired=0, verified=True, shown=0)
+    assert verify(0, 0, desired=5) is None
+
+
+def test_the_replicas_router_knows_nothing_without_both_deployments() -> None:
+    router = ReplicasRouter(None, "ns", "mcp-v1", "mcp-v2", 4, (_deployment(4), None))  # type: ignore[arg-type]
+    assert router.verify_weight(0) is None
+
+
+def _gateway(route: dict[str, Any] | None) -> GatewayAPIRouter:
+    return GatewayAPIRouter(None, "ns", "mcp", "mcp-v1", "mcp-v2", route)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("refs", "desired", "reading"),
+    [
+        ((_ref("mcp-v1", 75), _ref("mcp-v2", 25)), 25, (True, 25)),
+        ((_ref("mcp-v1", 3), _ref("mcp-v2", 1)), 25, (True, 25)),  # the same ratio
+        ((_ref("mcp-v1", 75), _ref("mcp-v2", 25)), 5, (False, 25)),
+        ((_ref("mcp-v1", 199), _ref("mcp-v2", 1)), 0, (False, 0)),  # 0.5% reads 0, is not 0
+        ((_ref("mcp-v1", 100),), 0, (True, 0)),
+    ],
+)
+def test_the_gateway_router_verifies_the_exact_share_of_every_split_rule(
+    refs: tuple[dict[str, Any], ...], desired: int, reading: tuple[bool, int]
+) -> None:
+    verified, shown = reading
+    expected = WeightReading(desired=desired, verified=verified, shown=shown)
+    assert _gateway(_route(*refs, rules=2)).verify_weight(desired) == expected
+
+
+def test_the_gateway_router_knows_nothing_of_a_missing_or_disagreeing_route() -> None:
+    assert _gateway(None).verify_weight(0) is None
+    route = _route(_ref("mcp-v1", 75), _ref("mcp-v2", 25), rules=2)
+    route["spec"]["rules"][2]["backendRefs"][1]["weight"] = 30
+    assert _gateway(route).verify_weight(25) is None
+    assert not realises(route, "mcp-v1", "mcp-v2", 25)

@@ -113,6 +113,51 @@ async def test_a_stale_copy_is_refused_and_none_of_its_actions_run() -> None:
     assert REQUEST_ANNOTATION not in fake.api.get(ROLLOUTS, "mcp")["metadata"]["annotations"]
 
 
+GATED = {
+    **ROLLOUT,
+    "spec": {
+        **ROLLOUT["spec"],
+        "steps": [
+            {"weight": 5, "pause": {"duration": "1h"}},
+            {"weight": 100, "gates": [{"name": "smoke", "job": {"template": {"spec": {}}}}]},
+        ],
+    },
+}
+
+
+async def test_the_commit_carries_the_version_the_tick_started_from_not_the_live_bodys() -> None:
+    # kopf updates the live body in place while a tick awaits (here: the gate Jobs' list).
+    fake = FakeCluster()
+    fake.api.put(ROUTES, ROUTE)
+    body = fake.api.put(ROLLOUTS, GATED)
+    start = body["metadata"]["resourceVersion"]
+
+    def newer_copy() -> None:
+        body["metadata"]["resourceVersion"] = str(int(start) + 1)
+
+    fake.kube.while_listing = newer_copy
+    assert await _tick(fake, body, T0) is not None
+    [decision] = fake.api.status_writes()
+    assert decision["metadata"] == {"resourceVersion": start}
+
+
+async def test_a_tick_whose_copy_moved_on_while_it_ran_is_refused() -> None:
+    fake = FakeCluster()
+    fake.api.put(ROUTES, ROUTE)
+    body = fake.api.put(ROLLOUTS, GATED)
+    start = body["metadata"]["resourceVersion"]
+
+    def someone_writes() -> None:  # and the watch brings it into the live body
+        moved = fake.api.annotate(ROLLOUTS, "mcp", "team", "search")
+        body["metadata"]["resourceVersion"] = moved["metadata"]["resourceVersion"]
+
+    fake.kube.while_listing = someone_writes
+    assert await _tick(fake, body, T0) is None
+    [(call, _, refused)] = fake.api.refused
+    assert call == "patch_status" and refused["metadata"] == {"resourceVersion": start}
+    assert fake.api.writes == [] and _weight(fake) == 0  # none of its actions ran
+
+
 async def test_a_failed_action_keeps_the_commit_and_is_done_by_the_next_tick() -> None:
     fake = FakeCluster()
     fake.api.put(ROLLOUTS, ROLLOUT)  # the HTTPRoute is not there yet

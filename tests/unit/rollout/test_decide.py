@@ -288,10 +288,10 @@ def test_scale_down_stable_once_after_success_and_abort_restores_it() -> None:
     world = started(spec=make_spec(steps=[{"weight": 100}], scaleDownStable={"after": "1h"}))
     assert world.status.phase == "Succeeded"
     world.run(timedelta(hours=2))
-    assert [a for a in world.log if isinstance(a, ScaleStable)] == [ScaleStable(0)]
+    assert [a for a in world.log if isinstance(a, ScaleStable)] == [ScaleStable("mcp-v1", 0)]
     world.request = "abort"
     actions = world.tick()
-    assert ScaleStable(2) in actions and SetWeight(0) not in actions  # v1 has no pods yet
+    assert ScaleStable("mcp-v1", 2) in actions and SetWeight(0) not in actions  # v1 has no pods yet
     world.tick()
     assert world.router_weight == 100
     world.stable = ready()

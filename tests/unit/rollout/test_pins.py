@@ -45,10 +45,10 @@ def test_v1_drains_at_100_percent_until_it_is_scaled_down() -> None:
     assert world.router_pins == BOTH
     world.run(timedelta(minutes=2))
     actions = world.log[-20:]
-    assert world.router_pins == ("v2",) and ScaleStable(0) in actions
+    assert world.router_pins == ("v2",) and ScaleStable("mcp-v1", 0) in actions
     # The pin goes before v1 does: the route is written first in that tick.
     tick = next(a for a in reversed(world.log) if isinstance(a, SetPins))
-    assert world.log.index(tick) < world.log.index(ScaleStable(0))
+    assert world.log.index(tick) < world.log.index(ScaleStable("mcp-v1", 0))
 
 
 def test_the_replicas_router_cannot_pin_and_says_so_once() -> None:

@@ -21,8 +21,9 @@ from codemode_operator.rollout import (
     ScaleStable,
     SetPins,
     SetWeight,
+    WeightReading,
     decide,
-    metrics_window,
+    plan,
 )
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -109,7 +110,8 @@ class World:
         return histogram(requests, self.stable_latency)
 
     def observations(self) -> Observations:
-        window = metrics_window(self.spec, self.status, self.now)
+        wanted = plan(self.spec, self.status, self.now)
+        window = wanted.window
         metrics = None
         if window is not None:
             metrics = (
@@ -121,7 +123,13 @@ class World:
             generation=self.generation,
             canary=self.canary,
             stable=self.stable,
-            router_weight=self.router_weight,
+            router_weight=None
+            if self.router_weight is None
+            else WeightReading(
+                desired=wanted.weight,
+                verified=self.router_weight == wanted.weight,
+                shown=self.router_weight,
+            ),
             router_pins=self.router_pins,
             metrics=metrics,
             request=self.request,

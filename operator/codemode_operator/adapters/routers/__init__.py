@@ -1,4 +1,5 @@
-"""Traffic routers behind one narrow interface: read and write the v2 weight and the pins."""
+"""Traffic routers behind one narrow interface: verify and write the v2 weight, read and write
+the pins."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import Any, Protocol
 from codemode_operator.adapters.kube import Kube
 from codemode_operator.adapters.routers.gateway_api import GatewayAPIRouter
 from codemode_operator.adapters.routers.replicas import ReplicasRouter
-from codemode_operator.rollout import DeploymentState, RolloutSpec
+from codemode_operator.rollout import DeploymentState, RolloutSpec, WeightReading
 
 
 class Router(Protocol):
-    def read_weight(self, expected: int) -> int | None:
-        """The v2 weight the router applies now (None: unknown, so it will be written)."""
+    def verify_weight(self, desired: int) -> WeightReading | None:
+        """Whether the router applies exactly `desired`% to v2 now, and the weight it shows
+        (None: unknown, so it will be written)."""
 
     async def set_weight(self, weight: int) -> None:
         """Send `weight` % of traffic to v2 and the rest to v1."""

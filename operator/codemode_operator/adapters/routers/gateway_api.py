@@ -21,6 +21,7 @@ from typing import Any
 import kubernetes
 
 from codemode_operator.adapters.kube import Kube
+from codemode_operator.rollout import WeightReading
 from codemode_operator.rollout.pins import CANARY_VERSION, STABLE_VERSION
 
 GROUP, VERSION, PLURAL = "gateway.networking.k8s.io", "v1", "httproutes"
@@ -55,16 +56,28 @@ def _split_rules(route: Mapping[str, Any], stable: str, canary: str) -> list[Map
     return [r for r in rules if not is_pin_rule(r) and _routes_to(r, stable, canary)]
 
 
-def route_weight(route: Mapping[str, Any], stable: str, canary: str) -> int | None:
-    """v2's % in the split rules; None if they disagree or route to neither."""
-    weights: set[int] = set()
+def _shares(route: Mapping[str, Any], stable: str, canary: str) -> list[tuple[int, int]]:
+    """(v1, v2) backend weights of each split rule that routes anything."""
+    shares = []
     for rule in _split_rules(route, stable, canary):
         refs = rule.get("backendRefs", [])
         v1 = sum(r.get("weight", 1) for r in refs if _is_service(r, stable))
         v2 = sum(r.get("weight", 1) for r in refs if _is_service(r, canary))
         if v1 + v2:
-            weights.add(round(100 * v2 / (v1 + v2)))
+            shares.append((v1, v2))
+    return shares
+
+
+def route_weight(route: Mapping[str, Any], stable: str, canary: str) -> int | None:
+    """v2's % in the split rules, rounded; None if they disagree or route to neither."""
+    weights = {round(100 * v2 / (v1 + v2)) for v1, v2 in _shares(route, stable, canary)}
     return weights.pop() if len(weights) == 1 else None
+
+
+def realises(route: Mapping[str, Any], stable: str, canary: str, weight: int) -> bool:
+    """Whether every split rule sends exactly `weight`% to v2 (no rounding: 1/199 is not 0%)."""
+    shares = _shares(route, stable, canary)
+    return bool(shares) and all(100 * v2 == weight * (v1 + v2) for v1, v2 in shares)
 
 
 def _pin_headers(version: str) -> list[dict[str, str]]:
@@ -185,10 +198,13 @@ class GatewayAPIRouter:
         self.stable, self.canary = stable, canary
         self.observed = observed  # the route as kopf's index last saw it
 
-    def read_weight(self, expected: int) -> int | None:
-        if self.observed is None:
+    def verify_weight(self, desired: int) -> WeightReading | None:
+        route = self.observed
+        shown = None if route is None else route_weight(route, self.stable, self.canary)
+        if route is None or shown is None:
             return None
-        return route_weight(self.observed, self.stable, self.canary)
+        verified = realises(route, self.stable, self.canary, desired)
+        return WeightReading(desired=desired, verified=verified, shown=shown)
 
     def read_pins(self) -> tuple[str, ...] | None:
         if self.observed is None:

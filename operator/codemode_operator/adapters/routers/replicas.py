@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codemode_operator.adapters.kube import Kube
-from codemode_operator.rollout import DeploymentState
+from codemode_operator.rollout import DeploymentState, WeightReading
 
 
 def split(total: int, weight: int) -> tuple[int, int]:
@@ -30,15 +30,20 @@ class ReplicasRouter:
         self.stable, self.canary, self.total = stable, canary, total
         self.observed = observed
 
-    def read_weight(self, expected: int) -> int | None:
+    def verify_weight(self, desired: int) -> WeightReading | None:
+        """Verified when the Deployments ask for exactly `split(total, desired)` replicas: a
+        ratio of pods only approximates most weights (5% of 4 pods is one pod, 25%)."""
         stable, canary = self.observed
         if stable is None or canary is None:
             return None
         current = (stable.desired_replicas, canary.desired_replicas)
-        if current == split(self.total, expected):
-            return expected
-        pods = sum(current)
-        return round(100 * canary.desired_replicas / pods) if pods else None
+        if not sum(current):
+            return None
+        return WeightReading(
+            desired=desired,
+            verified=current == split(self.total, desired),
+            shown=round(100 * canary.desired_replicas / sum(current)),
+        )
 
     def read_pins(self) -> tuple[str, ...]:
         return ()  # pods behind one Service: nothing can keep a conversation on one version
